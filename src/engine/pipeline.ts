@@ -1,0 +1,266 @@
+/**
+ * The streaming core of a run: pull source messages → map → validate → serialize once → batch → send,
+ * with backpressure (reading pauses while too many records are unsettled, so memory is bounded by batches
+ * in flight, never by input size) and checkpointing (state advances only over settled records).
+ *
+ * Every record read ends in exactly one counter: delivered, rejected (with a ledger entry) — or, only when
+ * the run fails or is interrupted, unsettled, in which case state has not passed it and the next run
+ * sends it again.
+ */
+import { randomUUID } from 'node:crypto';
+import { type JsonObject, type JsonValue, stringifyJson } from '../protocol/json.ts';
+import type { BatchLimits, DestinationSyncMode, StreamingObject } from '../sdk/destination.ts';
+import { SluiceError, describeError, type ErrorCode } from '../sdk/errors.ts';
+import type { Logger } from '../sdk/context.ts';
+import type { Origin, SourceMessage, State } from '../sdk/source.ts';
+import type { RetryPolicy } from './backoff.ts';
+import { Checkpointer } from './checkpointer.ts';
+import type { RejectLedger } from './ledger.ts';
+import type { MapRecord } from './mapping.ts';
+import { Admission } from './rate-limiter.ts';
+import { type Batch, type PendingRecord, Sender } from './sender.ts';
+import type { DryRunPlan, RunCounters } from './types.ts';
+import type { Validate } from './validate.ts';
+
+export interface PipelineSettings {
+  readonly runId: string;
+  readonly activation: string;
+  readonly stream: string;
+  readonly objectName: string;
+  readonly object: StreamingObject<unknown, unknown>;
+  readonly config: unknown;
+  readonly session: unknown;
+  readonly syncMode: DestinationSyncMode;
+  readonly map: MapRecord;
+  readonly validate: Validate | undefined;
+  readonly batch: BatchLimits;
+  readonly concurrency: number;
+  readonly requestsPerSecond: number;
+  readonly retry: RetryPolicy;
+  readonly ledger: RejectLedger;
+  readonly logger: Logger;
+  readonly initialState: State | undefined;
+  readonly onCommit: (state: State) => void;
+  readonly dryRun: boolean;
+  readonly signal: AbortSignal | undefined;
+}
+
+const SAMPLE_COUNT = 3;
+
+export class Pipeline {
+  readonly counters: RunCounters = { read: 0, delivered: 0, rejected: 0, retried: 0, batches: 0 };
+  readonly checkpointer: Checkpointer;
+  private readonly sender: Sender;
+  private readonly stop = new AbortController();
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly maxUnsettled: number;
+  private readonly samples: JsonObject[] = [];
+  private unsettled = 0;
+  private batch: PendingRecord[] = [];
+  private batchBytes = 0;
+  private batchTimer: NodeJS.Timeout | undefined;
+  private batchSeq = 0;
+  private plannedRecords = 0;
+  private progressWaiter: (() => void) | undefined;
+  private fatalError: unknown;
+
+  constructor(private readonly settings: PipelineSettings) {
+    this.checkpointer = new Checkpointer(settings.initialState, settings.dryRun ? undefined : settings.onCommit);
+    // Enough to keep every send slot busy with a full batch queued behind it, and no more.
+    this.maxUnsettled = settings.batch.maxRecords * (settings.concurrency * 2 + 1);
+    const admission = new Admission(settings.concurrency, settings.requestsPerSecond);
+    this.sender = new Sender(
+      settings.object,
+      {
+        logger: settings.logger,
+        signal: this.stop.signal,
+        runId: settings.runId,
+        config: settings.config,
+        session: settings.session,
+        object: settings.objectName,
+        syncMode: settings.syncMode,
+      },
+      admission,
+      settings.retry,
+      {
+        delivered: (record) => {
+          this.counters.delivered++;
+          this.settle(record.segment);
+        },
+        rejected: (record, code, reason, attempts) => this.reject(record.segment, code, reason, attempts, record.data, record.origin),
+        retried: (count) => {
+          this.counters.retried += count;
+        },
+        wrote: () => {
+          this.counters.batches++;
+        },
+        fatal: (error) => this.fail(error),
+      },
+      this.stop.signal,
+    );
+    settings.signal?.addEventListener('abort', () => this.stop.abort(), { once: true });
+  }
+
+  get failure(): unknown {
+    return this.fatalError;
+  }
+
+  get unsettledCount(): number {
+    return this.unsettled;
+  }
+
+  get plan(): DryRunPlan {
+    return {
+      object: this.settings.objectName,
+      syncMode: this.settings.syncMode,
+      records: this.plannedRecords,
+      batches: this.counters.batches,
+      samples: this.samples,
+    };
+  }
+
+  /** Consume the source to its end (or until stopped), then drain every batch in flight. */
+  async run(messages: AsyncIterable<SourceMessage>): Promise<void> {
+    const iterator = messages[Symbol.asyncIterator]();
+    const stopped = new Promise<'stopped'>((resolve) => {
+      if (this.stop.signal.aborted) resolve('stopped');
+      this.stop.signal.addEventListener('abort', () => resolve('stopped'), { once: true });
+    });
+    let finished = false;
+    try {
+      while (!this.stop.signal.aborted) {
+        while (this.unsettled >= this.maxUnsettled && !this.stop.signal.aborted) await this.progress();
+        const next = await Promise.race([iterator.next(), stopped]);
+        if (next === 'stopped') break;
+        if (next.done) {
+          finished = true;
+          break;
+        }
+        this.handle(next.value);
+      }
+    } catch (error) {
+      this.fail(new SluiceError('SOURCE_FAILED', describeError(error), { cause: error }));
+    } finally {
+      if (!finished) await Promise.race([iterator.return?.(), new Promise((resolve) => setTimeout(resolve, 1000).unref())]).catch(() => undefined);
+    }
+    // Records already read are cheap to finish: send the partial batch unless the run has failed.
+    if (this.fatalError === undefined) this.flush();
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
+    clearTimeout(this.batchTimer);
+  }
+
+  private handle(message: SourceMessage): void {
+    if (message.type === 'state') {
+      this.checkpointer.addState(message.state);
+      return;
+    }
+    this.counters.read++;
+    const segment = this.checkpointer.addRecord();
+    this.unsettled++;
+    if (message.type === 'invalid') {
+      this.reject(segment, 'RECORD_MALFORMED', message.reason, 0, message.raw, message.origin);
+      return;
+    }
+    let data: JsonObject;
+    try {
+      data = this.settings.map(message.data);
+    } catch (error) {
+      this.reject(segment, 'MAPPING_FAILED', describeError(error), 0, message.data, message.origin);
+      return;
+    }
+    const invalid = this.settings.validate?.(data);
+    if (invalid !== undefined) {
+      this.reject(segment, 'RECORD_INVALID', invalid, 0, data, message.origin);
+      return;
+    }
+    const json = stringifyJson(data);
+    const bytes = Buffer.byteLength(json);
+    if (bytes > this.settings.batch.maxBytes) {
+      this.reject(segment, 'RECORD_INVALID', `record is ${bytes} bytes, over the batch limit of ${this.settings.batch.maxBytes} bytes`, 0, data, message.origin);
+      return;
+    }
+    this.add({ data, json, bytes, segment, origin: message.origin });
+  }
+
+  private add(record: PendingRecord): void {
+    if (this.batch.length > 0 && this.batchBytes + record.bytes > this.settings.batch.maxBytes) this.flush();
+    if (this.batch.length === 0) {
+      this.batchTimer = setTimeout(() => this.flush(), this.settings.batch.maxWaitMs);
+    }
+    this.batch.push(record);
+    this.batchBytes += record.bytes;
+    if (this.batch.length >= this.settings.batch.maxRecords) this.flush();
+  }
+
+  private flush(): void {
+    clearTimeout(this.batchTimer);
+    if (this.batch.length === 0) return;
+    const batch: Batch = { records: this.batch, key: `${this.settings.runId}-${++this.batchSeq}` };
+    this.batch = [];
+    this.batchBytes = 0;
+    if (this.settings.dryRun) {
+      this.plan_(batch);
+      return;
+    }
+    const task = this.sender.send(batch).finally(() => {
+      this.inFlight.delete(task);
+      this.wake();
+    });
+    this.inFlight.add(task);
+  }
+
+  /** Dry run: count and sample what would be sent; nothing is delivered and state is not saved. */
+  private plan_(batch: Batch): void {
+    this.counters.batches++;
+    for (const record of batch.records) {
+      this.plannedRecords++;
+      if (this.samples.length < SAMPLE_COUNT) this.samples.push(record.data);
+      this.settle(record.segment);
+    }
+  }
+
+  private reject(segment: number, code: ErrorCode, reason: string, attempts: number, record: JsonValue, origin: Origin | undefined): void {
+    this.counters.rejected++;
+    this.settings.ledger.add({
+      runId: this.settings.runId,
+      activation: this.settings.activation,
+      stream: this.settings.stream,
+      object: this.settings.objectName,
+      code,
+      reason,
+      attempts,
+      record,
+      ...(origin === undefined ? {} : { origin }),
+    });
+    this.settle(segment);
+  }
+
+  private settle(segment: number): void {
+    this.unsettled--;
+    this.checkpointer.settle(segment);
+  }
+
+  private fail(error: unknown): void {
+    if (this.fatalError === undefined) {
+      this.fatalError = error;
+      this.settings.logger.error({ error: describeError(error) }, 'run failed');
+    }
+    this.stop.abort();
+  }
+
+  private progress(): Promise<void> {
+    return new Promise((resolve) => {
+      this.progressWaiter = resolve;
+    });
+  }
+
+  private wake(): void {
+    const waiter = this.progressWaiter;
+    this.progressWaiter = undefined;
+    waiter?.();
+  }
+}
+
+export function newRunId(): string {
+  return randomUUID();
+}

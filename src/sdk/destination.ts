@@ -1,0 +1,108 @@
+/**
+ * The destination contract: `spec` → `check` → objects that records are written to.
+ *
+ * An object is what a destination can write (a Pendo `visitor`, a GA4 `event`, an HTTP endpoint's
+ * `records`). A streaming object implements `write(records) → outcomes`: exactly one outcome per record,
+ * in order — never throw for one bad record; throw only when the whole batch failed, with a SluiceError
+ * whose retry class says whether to retry (the engine then applies that to every record of the batch).
+ *
+ * A bulk object (upload → poll → results, for Marketo-style imports and file drops) has its own shape,
+ * `BulkObject`; the engine's bulk lifecycle arrives with the bulk destinations issue.
+ */
+import type { z } from 'zod';
+import type { JsonObject } from '../protocol/json.ts';
+import type { CheckResult, ConnectorContext } from './context.ts';
+import type { Outcome } from './outcome.ts';
+
+export type DestinationSyncMode = 'append' | 'overwrite' | 'insert' | 'update' | 'upsert' | 'mirror' | 'all';
+
+export interface BatchLimits {
+  readonly maxRecords: number;
+  /** Serialized JSON bytes of the records in one batch. */
+  readonly maxBytes: number;
+  /** A partly filled batch is sent after this long, so slow sources still deliver promptly. */
+  readonly maxWaitMs: number;
+}
+
+export interface RateLimits {
+  /** Requests per second across the run; 0 or absent means unlimited. */
+  readonly requestsPerSecond?: number;
+  /** Batches in flight at once. */
+  readonly concurrency?: number;
+}
+
+/** A record on its way out: its mapped data and that data already serialized once, exactly. */
+export interface OutgoingRecord {
+  readonly data: JsonObject;
+  readonly json: string;
+}
+
+export interface WriteContext<Config, Session> extends ConnectorContext {
+  readonly config: Config;
+  readonly session: Session;
+  readonly object: string;
+  readonly syncMode: DestinationSyncMode;
+  /** Stable across retries of the same batch, so a receiver can drop a repeat. */
+  readonly idempotencyKey: string;
+  /** 1 on the first attempt. */
+  readonly attempt: number;
+}
+
+type PerConfig<Config, T> = T | ((config: Config) => T);
+
+export interface StreamingObject<Config = unknown, Session = unknown> {
+  readonly title?: string;
+  readonly description?: string;
+  /** What a mapped record must carry; records that fail are rejected before sending, naming the field. */
+  readonly fields?: z.ZodType;
+  readonly syncModes: readonly DestinationSyncMode[];
+  readonly batch?: PerConfig<Config, Partial<BatchLimits>>;
+  write(records: readonly OutgoingRecord[], ctx: WriteContext<Config, Session>): Promise<readonly Outcome[]>;
+}
+
+export type BulkJobStatus = 'in_progress' | 'succeeded' | 'failed';
+
+/** Upload → poll → results. Declared now so connector types are stable; see the module comment. */
+export interface BulkObject<Config = unknown, Session = unknown, Job = unknown> {
+  readonly title?: string;
+  readonly description?: string;
+  readonly fields?: z.ZodType;
+  readonly syncModes: readonly DestinationSyncMode[];
+  readonly file: { readonly format: 'csv' | 'jsonl'; readonly maxBytes: number; readonly maxRows: number };
+  upload(path: string, ctx: WriteContext<Config, Session>): Promise<Job>;
+  poll?(job: Job, ctx: WriteContext<Config, Session>): Promise<BulkJobStatus>;
+  results?(job: Job, rowCount: number, ctx: WriteContext<Config, Session>): Promise<readonly Outcome[]>;
+}
+
+export type DestinationObject<Config = unknown, Session = unknown> = StreamingObject<Config, Session> | BulkObject<Config, Session>;
+
+export interface DestinationDefinition<Spec extends z.ZodType = z.ZodType, Session = unknown> {
+  readonly kind: 'destination';
+  readonly id: string;
+  readonly title: string;
+  readonly description: string;
+  readonly spec: Spec;
+  check(config: z.output<Spec>, ctx: ConnectorContext): Promise<CheckResult>;
+  /** Open connections or files once per run; the result is passed to every write as `ctx.session`. */
+  open?(config: z.output<Spec>, ctx: ConnectorContext): Promise<Session>;
+  /** Flush and release what `open` acquired; called once after the last write, even on failure. */
+  close?(session: Session, ctx: ConnectorContext): Promise<void>;
+  readonly objects: { readonly [name: string]: DestinationObject<z.output<Spec>, Session> };
+  readonly limits?: PerConfig<z.output<Spec>, RateLimits>;
+}
+
+/** Identity helper: gives a destination definition its types without ceremony. */
+export function defineDestination<Spec extends z.ZodType, Session = undefined>(
+  definition: Omit<DestinationDefinition<Spec, Session>, 'kind'>,
+): DestinationDefinition<Spec, Session> {
+  return { kind: 'destination', ...definition };
+}
+
+export function isStreamingObject<C, S>(object: DestinationObject<C, S>): object is StreamingObject<C, S> {
+  return 'write' in object;
+}
+
+/** Resolve a value that may be given per config. */
+export function resolvePerConfig<Config, T>(value: PerConfig<Config, T> | undefined, config: Config): T | undefined {
+  return typeof value === 'function' ? (value as (config: Config) => T)(config) : value;
+}
