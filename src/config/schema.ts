@@ -1,0 +1,46 @@
+/**
+ * The shape of a Sluice config file (the Tightlock shape): named `sources` and `destinations`, each with a
+ * `type` naming a connector plus that connector's own settings, and `activations` that join them by `$ref`.
+ * Connector settings are validated against each connector's spec in resolve.ts.
+ */
+import { z } from 'zod';
+import { mappingSchema } from '../engine/mapping.ts';
+
+const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+
+const connectorEntry = z.looseObject({ type: z.string().min(1, 'type is required') });
+
+const ref = (section: 'sources' | 'destinations') =>
+  z.strictObject({
+    $ref: z.string().regex(new RegExp(`^#/${section}/[^/]+$`), `must look like "#/${section}/<name>"`),
+  });
+
+export const activationSchema = z.strictObject({
+  name: z.string().regex(NAME, 'use letters, digits, _ . -'),
+  description: z.string().optional(),
+  source: ref('sources'),
+  destination: ref('destinations'),
+  /** The source stream to read; defaults to the source's first stream. */
+  stream: z.string().optional(),
+  /** The destination object to write; defaults to the destination's only object. */
+  object: z.string().optional(),
+  mapping: mappingSchema.optional(),
+  sync_mode: z.enum(['append', 'overwrite', 'insert', 'update', 'upsert', 'mirror', 'all']).optional(),
+  /** A cron string or preset such as `@daily`; null or absent means manual only. */
+  schedule: z.string().nullable().optional(),
+  retry: z
+    .strictObject({
+      max_attempts: z.number().int().min(1).max(100).optional(),
+      max_elapsed_seconds: z.number().positive().optional(),
+    })
+    .optional(),
+});
+
+export const configSchema = z.strictObject({
+  sources: z.record(z.string().regex(NAME, 'use letters, digits, _ . -'), connectorEntry).default({}),
+  destinations: z.record(z.string().regex(NAME, 'use letters, digits, _ . -'), connectorEntry).default({}),
+  activations: z.array(activationSchema).default([]),
+});
+
+export type SluiceConfig = z.output<typeof configSchema>;
+export type ActivationConfig = z.output<typeof activationSchema>;

@@ -1,0 +1,41 @@
+/**
+ * The one registry of connectors. Each entry is a lazy import, so starting `sluice` loads only the
+ * connectors a config uses. registry.test.ts keeps this list, the connector folders and their READMEs
+ * in step.
+ */
+import type { DestinationDefinition } from '../sdk/destination.ts';
+import type { SourceDefinition } from '../sdk/source.ts';
+import { SluiceError } from '../sdk/errors.ts';
+
+type Loader<T> = () => Promise<{ default: T }>;
+
+export const sourceLoaders: Readonly<Record<string, Loader<SourceDefinition>>> = {
+  file: () => import('./sources/file/index.ts'),
+};
+
+export const destinationLoaders: Readonly<Record<string, Loader<DestinationDefinition>>> = {
+  file: () => import('./destinations/file/index.ts'),
+  http: () => import('./destinations/http/index.ts'),
+};
+
+export type ConnectorKind = 'source' | 'destination';
+
+export async function loadSource(type: string): Promise<SourceDefinition> {
+  const loader = Object.hasOwn(sourceLoaders, type) ? sourceLoaders[type] : undefined;
+  if (loader === undefined) throw unknown('source', type, Object.keys(sourceLoaders));
+  return (await loader()).default;
+}
+
+export async function loadDestination(type: string): Promise<DestinationDefinition> {
+  const loader = Object.hasOwn(destinationLoaders, type) ? destinationLoaders[type] : undefined;
+  if (loader === undefined) throw unknown('destination', type, Object.keys(destinationLoaders));
+  return (await loader()).default;
+}
+
+export function loadConnector(kind: ConnectorKind, type: string): Promise<SourceDefinition | DestinationDefinition> {
+  return kind === 'source' ? loadSource(type) : loadDestination(type);
+}
+
+function unknown(kind: ConnectorKind, type: string, known: string[]): SluiceError {
+  return new SluiceError('CONNECTOR_UNKNOWN', `no ${kind} connector named "${type}" (known: ${known.join(', ')})`);
+}
