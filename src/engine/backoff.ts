@@ -12,7 +12,7 @@ export interface RetryPolicy {
 }
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
-  maxAttempts: 8,
+  maxAttempts: 20,
   maxElapsedMs: 10 * 60_000,
   baseDelayMs: 500,
   maxDelayMs: 30_000,

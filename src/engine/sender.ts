@@ -62,7 +62,7 @@ export class Sender {
         const record = records[index]!;
         const outcome = outcomes[index]!;
         if (outcome.status === 'delivered') this.hooks.delivered(record);
-        else if (outcome.status === 'rejected') this.hooks.rejected(record, 'HTTP_REJECTED', outcome.reason, attempt);
+        else if (outcome.status === 'rejected') this.hooks.rejected(record, 'DESTINATION_REJECTED', outcome.reason, attempt);
         else {
           again.push(record);
           lastReason = outcome.reason;

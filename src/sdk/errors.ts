@@ -12,12 +12,10 @@ export type RetryClass = 'config' | 'auth' | 'transient' | 'record';
 /** Every code Sluice raises, with the one-line meaning users see in docs/errors.md. */
 export const ERROR_CODES = {
   CONFIG_INVALID: 'A configuration value is missing or wrong; the message names the JSON path.',
-  CONFIG_ENV_MISSING: 'A `${VAR}` placeholder names an environment variable that is not set.',
-  CONFIG_REF_UNRESOLVED: 'A `$ref` points at a source or destination that the config does not define.',
   CONNECTOR_UNKNOWN: 'The `type` names no registered connector.',
   AUTH_REFUSED: 'The destination refused the credentials (HTTP 401 or 403).',
   HTTP_TRANSIENT: 'The destination answered 408, 429 or a 5xx other than 501; the request is retried.',
-  HTTP_REJECTED: 'The destination answered a 4xx (or 501) that retrying cannot fix; the records are rejected.',
+  DESTINATION_REJECTED: 'The destination refused the record (for HTTP: a 4xx other than 401/403/408/429, or 501); the reason quotes its answer.',
   NETWORK: 'The connection failed, was reset or timed out; the request is retried.',
   RECORD_INVALID: "A record does not match the destination object's schema; the message names the field.",
   RECORD_MALFORMED: 'A source line could not be parsed; the message names the file and line.',
@@ -25,7 +23,6 @@ export const ERROR_CODES = {
   RETRIES_EXHAUSTED: 'A record stayed undeliverable after the maximum attempts or elapsed time.',
   SOURCE_FAILED: 'The source failed while reading; the run stops after saving state over settled records.',
   DESTINATION_FAILED: 'The destination failed in a way that is not specific to one record.',
-  INTERRUPTED: 'The run was interrupted (SIGINT or cancel) and stopped after draining in-flight batches.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -39,12 +36,10 @@ export interface SluiceErrorOptions {
 
 const DEFAULT_CLASS: Record<ErrorCode, RetryClass> = {
   CONFIG_INVALID: 'config',
-  CONFIG_ENV_MISSING: 'config',
-  CONFIG_REF_UNRESOLVED: 'config',
   CONNECTOR_UNKNOWN: 'config',
   AUTH_REFUSED: 'auth',
   HTTP_TRANSIENT: 'transient',
-  HTTP_REJECTED: 'record',
+  DESTINATION_REJECTED: 'record',
   NETWORK: 'transient',
   RECORD_INVALID: 'record',
   RECORD_MALFORMED: 'record',
@@ -52,7 +47,6 @@ const DEFAULT_CLASS: Record<ErrorCode, RetryClass> = {
   RETRIES_EXHAUSTED: 'record',
   SOURCE_FAILED: 'config',
   DESTINATION_FAILED: 'config',
-  INTERRUPTED: 'config',
 };
 
 export class SluiceError extends Error {
