@@ -24,12 +24,12 @@ export function parseConfigText(text: string, name: string): unknown {
       if (name.endsWith('.json')) throw new SluiceError('CONFIG_INVALID', `${name}: ${(error as Error).message}`);
     }
   }
-  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   const first = document.errors[0];
   if (first !== undefined) {
     const where = first.linePos?.[0];
     const at = where === undefined ? '' : ` line ${where.line}, column ${where.col}`;
-    throw new SluiceError('CONFIG_INVALID', `${name}${at}: ${first.message.split('\n')[0]}`);
+    throw new SluiceError('CONFIG_INVALID', `${name}${at}: ${first.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`);
   }
   return document.toJS();
 }

@@ -28,18 +28,24 @@ interface ResolvedConnector<T> {
 export async function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env): Promise<ResolvedConfig> {
   const issues: ConfigIssue[] = [];
   const substituted = substituteEnv(unwrapConfig(raw), env, issues);
+  // A value whose ${VAR} is unset is already reported; its emptiness would only add a second, vaguer issue.
+  const envIssuePaths = new Set(issues.map((issue) => issue.path));
+  const report = (found: readonly ConfigIssue[]) => issues.push(...found.filter((issue) => !envIssuePaths.has(issue.path)));
   const parsed = parseConfig(configSchema, substituted);
-  if (!parsed.ok) return { config: undefined, activations: [], issues: [...issues, ...parsed.issues] };
+  if (!parsed.ok) {
+    report(parsed.issues);
+    return { config: undefined, activations: [], issues };
+  }
   const config = parsed.value;
 
   const sources = new Map<string, ResolvedConnector<SourceDefinition>>();
   for (const [name, entry] of Object.entries(config.sources)) {
-    const resolved = await resolveConnector(`sources.${name}`, entry, loadSource, issues);
+    const resolved = await resolveConnector(`sources.${name}`, entry, loadSource, report);
     if (resolved !== undefined) sources.set(name, resolved);
   }
   const destinations = new Map<string, ResolvedConnector<DestinationDefinition>>();
   for (const [name, entry] of Object.entries(config.destinations)) {
-    const resolved = await resolveConnector(`destinations.${name}`, entry, loadDestination, issues);
+    const resolved = await resolveConnector(`destinations.${name}`, entry, loadDestination, report);
     if (resolved !== undefined) destinations.set(name, resolved);
   }
 
@@ -83,19 +89,19 @@ async function resolveConnector<T extends SourceDefinition | DestinationDefiniti
   path: string,
   entry: { type: string } & Record<string, unknown>,
   load: (type: string) => Promise<T>,
-  issues: ConfigIssue[],
+  report: (issues: readonly ConfigIssue[]) => void,
 ): Promise<ResolvedConnector<T> | undefined> {
   let definition: T;
   try {
     definition = await load(entry.type);
   } catch (error) {
-    issues.push({ path: `${path}.type`, message: describeError(error) });
+    report([{ path: `${path}.type`, message: describeError(error) }]);
     return undefined;
   }
   const { type: _type, ...settings } = entry;
   const parsed = parseConfig(definition.spec, settings, path);
   if (!parsed.ok) {
-    issues.push(...parsed.issues);
+    report(parsed.issues);
     return undefined;
   }
   return { definition, config: parsed.value };
