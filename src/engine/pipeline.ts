@@ -51,7 +51,10 @@ export class Pipeline {
   readonly counters: RunCounters = { read: 0, delivered: 0, rejected: 0, retried: 0, batches: 0 };
   readonly checkpointer: Checkpointer;
   private readonly sender: Sender;
+  /** Stops reading and retrying: on interrupt or failure. */
   private readonly stop = new AbortController();
+  /** Aborts requests in flight: only on failure — an interrupt drains them instead. */
+  private readonly abortWrites = new AbortController();
   private readonly inFlight = new Set<Promise<void>>();
   private readonly maxUnsettled: number;
   private readonly samples: JsonObject[] = [];
@@ -73,7 +76,7 @@ export class Pipeline {
       settings.object,
       {
         logger: settings.logger,
-        signal: this.stop.signal,
+        signal: this.abortWrites.signal,
         runId: settings.runId,
         config: settings.config,
         session: settings.session,
@@ -246,6 +249,7 @@ export class Pipeline {
       this.settings.logger.error({ error: describeError(error) }, 'run failed');
     }
     this.stop.abort();
+    this.abortWrites.abort();
   }
 
   private progress(): Promise<void> {
