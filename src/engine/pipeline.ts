@@ -142,7 +142,7 @@ export class Pipeline {
         this.handle(next.value);
       }
     } catch (error) {
-      this.fail(new SluiceError('SOURCE_FAILED', describeError(error), { cause: error }));
+      this.fail(error instanceof SluiceError ? error : new SluiceError('SOURCE_FAILED', describeError(error), { cause: error }));
     } finally {
       if (!finished) await Promise.race([iterator.return?.(), new Promise((resolve) => setTimeout(resolve, 1000).unref())]).catch(() => undefined);
     }

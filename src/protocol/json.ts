@@ -23,8 +23,31 @@ export class ExactDecimal extends LosslessNumber {
 export type JsonValue = null | boolean | number | string | bigint | LosslessNumber | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
 
-// 16+ digits in a row (allowing one dot) could be beyond double precision; so could a huge exponent.
-const MAYBE_LONG_NUMBER = /\d[\d.]{15,}|[eE][+-]?\d{3}/;
+/**
+ * Whether the text may hold a number a double cannot keep: 16+ digits in a row (dots allowed) or an
+ * exponent of 3+ digits. A plain loop: a regex here cost as much as JSON.parse itself. False positives
+ * (long digit runs inside strings) only take the slower exact path.
+ */
+function mayHoldLongNumber(text: string): boolean {
+  let digits = 0;
+  let exponentDigits = -1;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if ((code >= 48 && code <= 57) || code === 46) {
+      if (++digits >= 16) return true;
+      if (exponentDigits >= 0 && code !== 46 && ++exponentDigits >= 3) return true;
+    } else if ((code === 101 || code === 69) && digits > 0) {
+      digits = 0;
+      exponentDigits = 0;
+    } else if ((code === 43 || code === 45) && exponentDigits === 0) {
+      // the exponent's sign
+    } else {
+      digits = 0;
+      exponentDigits = -1;
+    }
+  }
+  return false;
+}
 
 /** Turn a JSON number literal into the most exact JavaScript value for it. */
 export function exactNumber(text: string): number | bigint | LosslessNumber {
@@ -35,7 +58,7 @@ export function exactNumber(text: string): number | bigint | LosslessNumber {
 
 /** Parse JSON text, keeping long numbers exact. Throws SyntaxError on malformed input. */
 export function parseJson(text: string): JsonValue {
-  if (!MAYBE_LONG_NUMBER.test(text)) return JSON.parse(text) as JsonValue;
+  if (!mayHoldLongNumber(text)) return JSON.parse(text) as JsonValue;
   return losslessParse(text, null, exactNumber) as JsonValue;
 }
 
