@@ -10,18 +10,20 @@ import type { State } from '../sdk/source.ts';
 
 interface Segment {
   pending: number;
+  /** Records in this segment, settled or not: Airbyte reports it per state as `recordCount`. */
+  records: number;
   /** The state that closes this segment; undefined for the open (last) segment. */
   state: State | undefined;
 }
 
 export class Checkpointer {
-  private readonly segments: Segment[] = [{ pending: 0, state: undefined }];
+  private readonly segments: Segment[] = [{ pending: 0, records: 0, state: undefined }];
   /** Absolute id of segments[0]. */
   private base = 0;
   private committedState: State | undefined;
   private changed = false;
 
-  constructor(initial: State | undefined, private readonly onCommit?: (state: State) => void) {
+  constructor(initial: State | undefined, private readonly onCommit?: (state: State, recordCount: number) => void) {
     this.committedState = initial;
   }
 
@@ -29,13 +31,14 @@ export class Checkpointer {
   addRecord(): number {
     const last = this.segments[this.segments.length - 1]!;
     last.pending++;
+    last.records++;
     return this.base + this.segments.length - 1;
   }
 
   /** Register a state message from the source: it covers every record added before it. */
   addState(state: State): void {
     this.segments[this.segments.length - 1]!.state = state;
-    this.segments.push({ pending: 0, state: undefined });
+    this.segments.push({ pending: 0, records: 0, state: undefined });
     this.advance();
   }
 
@@ -66,7 +69,7 @@ export class Checkpointer {
       if (head.pending !== 0 || head.state === undefined) break;
       this.committedState = head.state;
       this.changed = true;
-      this.onCommit?.(head.state);
+      this.onCommit?.(head.state, head.records);
       dropped++;
     }
     if (dropped > 0) {

@@ -25,7 +25,6 @@ import type { Validate } from './validate.ts';
 export interface PipelineSettings {
   readonly runId: string;
   readonly activation: string;
-  readonly stream: string;
   readonly objectName: string;
   readonly object: StreamingObject<unknown, unknown>;
   readonly config: unknown;
@@ -40,7 +39,7 @@ export interface PipelineSettings {
   readonly ledger: RejectLedger;
   readonly logger: Logger;
   readonly initialState: State | undefined;
-  readonly onCommit: (state: State) => void;
+  readonly onCommit: (state: State, recordCount: number) => void;
   readonly dryRun: boolean;
   readonly signal: AbortSignal | undefined;
 }
@@ -90,7 +89,7 @@ export class Pipeline {
           this.counters.delivered++;
           this.settle(record.segment);
         },
-        rejected: (record, code, reason, attempts) => this.reject(record.segment, code, reason, attempts, record.data, record.origin),
+        rejected: (record, code, reason, attempts) => this.reject(record.stream, record.segment, code, reason, attempts, record.data, record.origin),
         retried: (count) => {
           this.counters.retried += count;
         },
@@ -157,32 +156,33 @@ export class Pipeline {
       this.checkpointer.addState(message.state);
       return;
     }
+    if (message.type === 'schema') return;
     this.counters.read++;
     const segment = this.checkpointer.addRecord();
     this.unsettled++;
     if (message.type === 'invalid') {
-      this.reject(segment, 'RECORD_MALFORMED', message.reason, 0, message.raw, message.origin);
+      this.reject(message.stream, segment, 'RECORD_MALFORMED', message.reason, 0, message.raw, message.origin);
       return;
     }
     let data: JsonObject;
     try {
       data = this.settings.map(message.data);
     } catch (error) {
-      this.reject(segment, 'MAPPING_FAILED', describeError(error), 0, message.data, message.origin);
+      this.reject(message.stream, segment, 'MAPPING_FAILED', describeError(error), 0, message.data, message.origin);
       return;
     }
     const invalid = this.settings.validate?.(data);
     if (invalid !== undefined) {
-      this.reject(segment, 'RECORD_INVALID', invalid, 0, data, message.origin);
+      this.reject(message.stream, segment, 'RECORD_INVALID', invalid, 0, data, message.origin);
       return;
     }
     const json = stringifyJson(data);
     const bytes = Buffer.byteLength(json);
     if (bytes > this.settings.batch.maxBytes) {
-      this.reject(segment, 'RECORD_INVALID', `record is ${bytes} bytes, over the batch limit of ${this.settings.batch.maxBytes} bytes`, 0, data, message.origin);
+      this.reject(message.stream, segment, 'RECORD_INVALID', `record is ${bytes} bytes, over the batch limit of ${this.settings.batch.maxBytes} bytes`, 0, data, message.origin);
       return;
     }
-    this.add({ data, json, bytes, segment, origin: message.origin });
+    this.add({ stream: message.stream, data, json, bytes, segment, origin: message.origin });
   }
 
   private add(record: PendingRecord): void {
@@ -222,12 +222,12 @@ export class Pipeline {
     }
   }
 
-  private reject(segment: number, code: ErrorCode, reason: string, attempts: number, record: JsonValue, origin: Origin | undefined): void {
+  private reject(stream: string, segment: number, code: ErrorCode, reason: string, attempts: number, record: JsonValue, origin: Origin | undefined): void {
     this.counters.rejected++;
     this.settings.ledger.add({
       runId: this.settings.runId,
       activation: this.settings.activation,
-      stream: this.settings.stream,
+      stream,
       object: this.settings.objectName,
       code,
       reason,

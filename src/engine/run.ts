@@ -72,7 +72,10 @@ export async function runActivation(options: RunOptions): Promise<RunSummary> {
       ledger: options.ledger,
       logger,
       initialState,
-      onCommit: (state) => saver.request(state),
+      onCommit: (state, recordCount) => {
+        options.onStateCommitted?.(state, recordCount);
+        saver.request(state);
+      },
       dryRun,
       signal: options.signal,
     });
@@ -135,7 +138,6 @@ async function prepare(activation: ActivationPlan, runId: string, logger: Logger
   };
   return {
     configuredStream,
-    stream: stream.name,
     objectName,
     object,
     syncMode,

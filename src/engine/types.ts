@@ -31,6 +31,12 @@ export interface RunOptions {
   /** Abort to stop reading, drain in-flight batches and save state (SIGINT, cancel). */
   readonly signal?: AbortSignal;
   readonly onProgress?: (counters: Readonly<RunCounters>) => void;
+  /**
+   * Called for every committed state, in order, as soon as every record before it has settled, with the
+   * number of records between it and the previous state (protocol targets echo states from here).
+   * Not called in dry runs. The state store still receives the newest state, coalesced.
+   */
+  readonly onStateCommitted?: (state: State, recordCount: number) => void;
 }
 
 export interface RunCounters {

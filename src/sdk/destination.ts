@@ -31,8 +31,9 @@ export interface RateLimits {
   readonly concurrency?: number;
 }
 
-/** A record on its way out: its mapped data and that data already serialized once, exactly. */
+/** A record on its way out: its source stream, its mapped data, and that data serialized once, exactly. */
 export interface OutgoingRecord {
+  readonly stream: string;
   readonly data: JsonObject;
   readonly json: string;
 }

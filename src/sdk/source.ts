@@ -5,7 +5,8 @@
  * - `record`  one record of a stream, with where it came from (file and line) for error messages;
  * - `invalid` input that could not become a record (a malformed line); the engine rejects it into the
  *   ledger with the reason and goes on — a source must not throw for one bad line;
- * - `state`   a full state value (Singer style `{ bookmarks: … }`) covering every record before it.
+ * - `state`   a full state value (Singer style `{ bookmarks: … }`) covering every record before it;
+ * - `schema`  optional: a stream's JSON Schema as the input announced it (Singer SCHEMA messages).
  */
 import type { z } from 'zod';
 import type { JsonObject, JsonValue } from '../protocol/json.ts';
@@ -45,7 +46,9 @@ export interface Origin {
 export type SourceMessage =
   | { readonly type: 'record'; readonly stream: string; readonly data: JsonObject; readonly origin?: Origin }
   | { readonly type: 'invalid'; readonly stream: string; readonly reason: string; readonly raw: string; readonly origin?: Origin }
-  | { readonly type: 'state'; readonly state: State };
+  | { readonly type: 'state'; readonly state: State }
+  /** A stream's (new) schema, as protocol streams announce it; destinations that create tables use it. */
+  | { readonly type: 'schema'; readonly stream: string; readonly jsonSchema: JsonSchema; readonly keyProperties?: readonly string[] };
 
 export interface ReadRequest {
   readonly streams: readonly ConfiguredStream[];
