@@ -1,0 +1,344 @@
+/**
+ * The http destination against real loopback servers: body formats, headers, the status → outcome map,
+ * Retry-After, timeouts, resets, refused connections, check() and the spec. No mocked fetch anywhere.
+ */
+import { createServer } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { defaultContext } from '../../../sdk/context.ts';
+import { isStreamingObject, resolvePerConfig } from '../../../sdk/destination.ts';
+import type { OutgoingRecord, StreamingObject, WriteContext } from '../../../sdk/destination.ts';
+import { SluiceError } from '../../../sdk/errors.ts';
+import { parseConfig } from '../../../sdk/spec.ts';
+import { stringifyJson } from '../../../protocol/json.ts';
+import type { JsonObject } from '../../../protocol/json.ts';
+import http from './index.ts';
+import type { HttpClient } from './client.ts';
+import type { HttpConfig } from './spec.ts';
+
+interface Received {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: IncomingMessage['headers'];
+  readonly body: string;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
+
+const closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const close of closers.splice(0).reverse()) await close();
+});
+
+/** A loopback server that records every request and answers with `handler` (default: 200 `{}`). */
+async function serve(handler: Handler = (_req, res) => res.end('{}')): Promise<{ url: string; received: Received[] }> {
+  const received: Received[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      received.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
+      handler(req, res, body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  closers.push(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/ingest?source=test`, received };
+}
+
+/** A port nothing listens on: bound, then released. */
+async function closedPortUrl(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return `http://127.0.0.1:${port}/ingest`;
+}
+
+function config(input: Record<string, unknown>): HttpConfig {
+  const parsed = parseConfig(http.spec, input);
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
+  return parsed.value;
+}
+
+const recordsObject = http.objects.records;
+if (recordsObject === undefined || !isStreamingObject(recordsObject)) throw new Error('records must be a streaming object');
+const object: StreamingObject<HttpConfig, HttpClient> = recordsObject;
+
+function outgoing(...rows: JsonObject[]): OutgoingRecord[] {
+  return rows.map((data) => ({ stream: 'test', data, json: stringifyJson(data) }));
+}
+
+/** Open a session, write one batch, close: the calls the engine makes, in its order. */
+async function writeOnce(input: Record<string, unknown>, records: readonly OutgoingRecord[], idempotencyKey = 'run-1:batch-1') {
+  const cfg = config(input);
+  const base = defaultContext();
+  const session = await http.open!(cfg, base);
+  const ctx: WriteContext<HttpConfig, HttpClient> = {
+    ...base,
+    config: cfg,
+    session,
+    object: 'records',
+    syncMode: 'append',
+    idempotencyKey,
+    attempt: 1,
+  };
+  try {
+    return await object.write(records, ctx);
+  } finally {
+    await http.close!(session, base);
+  }
+}
+
+const BIG = 12345678901234567890n;
+const two = () => outgoing({ id: BIG, name: 'Ada, "the first"' }, { id: 2, name: 'Grace\nHopper', tags: ['x'] });
+
+describe('http destination: bodies and headers', () => {
+  it('sends a JSON array with long integers written exactly', async () => {
+    const server = await serve();
+    const outcomes = await writeOnce({ url: server.url }, two());
+    expect(outcomes).toEqual([{ status: 'delivered' }, { status: 'delivered' }]);
+    expect(server.received).toHaveLength(1);
+    const [request] = server.received;
+    expect(request?.method).toBe('POST');
+    expect(request?.url).toBe('/ingest?source=test');
+    expect(request?.body).toBe('[{"id":12345678901234567890,"name":"Ada, \\"the first\\""},{"id":2,"name":"Grace\\nHopper","tags":["x"]}]');
+    expect(request?.headers['content-type']).toBe('application/json');
+  });
+
+  it('sends NDJSON, one record per line', async () => {
+    const server = await serve();
+    await writeOnce({ url: server.url, format: 'ndjson', method: 'PUT' }, two());
+    const [request] = server.received;
+    expect(request?.method).toBe('PUT');
+    expect(request?.headers['content-type']).toBe('application/x-ndjson');
+    expect(request?.body).toBe('{"id":12345678901234567890,"name":"Ada, \\"the first\\""}\n{"id":2,"name":"Grace\\nHopper","tags":["x"]}\n');
+  });
+
+  it('sends an envelope under the configured key', async () => {
+    const server = await serve();
+    await writeOnce({ url: server.url, format: 'envelope', envelope_key: 'items' }, outgoing({ id: BIG }));
+    expect(server.received[0]?.body).toBe('{"items":[{"id":12345678901234567890}]}');
+    await writeOnce({ url: server.url, format: 'envelope', method: 'PATCH' }, outgoing({ id: 1 }));
+    expect(server.received[1]?.body).toBe('{"batch":[{"id":1}]}');
+    expect(server.received[1]?.method).toBe('PATCH');
+  });
+
+  it('sends user headers and the batch idempotency key; a user Content-Type wins', async () => {
+    const server = await serve();
+    const headers = { Authorization: 'Bearer s3cret-token-value', 'Content-Type': 'application/vnd.acme+json', 'X-Tenant': 'acme' };
+    await writeOnce({ url: server.url, headers }, outgoing({ id: 1 }), 'run-7:batch-42');
+    const received = server.received[0]?.headers;
+    expect(received?.authorization).toBe('Bearer s3cret-token-value');
+    expect(received?.['x-tenant']).toBe('acme');
+    expect(received?.['content-type']).toBe('application/vnd.acme+json');
+    expect(received?.['idempotency-key']).toBe('run-7:batch-42');
+  });
+
+  it('reuses keep-alive connections across batches', async () => {
+    const ports = new Set<number>();
+    const server = await serve((req, res) => {
+      ports.add(req.socket.remotePort ?? 0);
+      res.end();
+    });
+    const cfg = config({ url: server.url, concurrency: 1 });
+    const base = defaultContext();
+    const session = await http.open!(cfg, base);
+    const ctx = { ...base, config: cfg, session, object: 'records', syncMode: 'append' as const, attempt: 1 };
+    for (let i = 0; i < 5; i++) await object.write(outgoing({ i }), { ...ctx, idempotencyKey: `b${i}` });
+    await http.close!(session, base);
+    expect(server.received).toHaveLength(5);
+    expect(ports.size).toBe(1);
+  });
+});
+
+describe('http destination: outcomes', () => {
+  it('retries every record on 503, with the body in the reason', async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(503).end('upstream busy');
+    });
+    const outcomes = await writeOnce({ url: server.url }, two());
+    expect(outcomes).toEqual([
+      { status: 'retry', reason: 'HTTP 503: upstream busy' },
+      { status: 'retry', reason: 'HTTP 503: upstream busy' },
+    ]);
+  });
+
+  it('honours Retry-After in seconds on 429', async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(429, { 'Retry-After': '2' }).end();
+    });
+    const before = Date.now();
+    const [outcome] = await writeOnce({ url: server.url }, outgoing({ id: 1 }));
+    expect(outcome?.status).toBe('retry');
+    const notBefore = outcome?.status === 'retry' ? (outcome.notBefore ?? 0) : 0;
+    expect(notBefore).toBeGreaterThanOrEqual(before + 2000);
+    expect(notBefore).toBeLessThanOrEqual(Date.now() + 2000);
+  });
+
+  it('honours Retry-After as an HTTP-date', async () => {
+    const at = new Date(Math.ceil((Date.now() + 30_000) / 1000) * 1000);
+    const server = await serve((_req, res) => {
+      res.writeHead(503, { 'Retry-After': at.toUTCString() }).end();
+    });
+    const [outcome] = await writeOnce({ url: server.url }, outgoing({ id: 1 }));
+    expect(outcome).toEqual({ status: 'retry', reason: 'HTTP 503', notBefore: at.getTime() });
+  });
+
+  it('rejects every record on 400, quoting the error body', async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":"field `email` is required"}');
+    });
+    const outcomes = await writeOnce({ url: server.url }, two());
+    expect(outcomes).toHaveLength(2);
+    for (const outcome of outcomes) {
+      expect(outcome).toEqual({ status: 'rejected', reason: 'HTTP 400: {"error":"field `email` is required"}' });
+    }
+  });
+
+  it('rejects on 501 and on a redirect (not followed)', async () => {
+    const server = await serve((req, res) => {
+      if (req.url?.startsWith('/moved')) res.writeHead(301, { location: '/elsewhere' }).end();
+      else res.writeHead(501).end();
+    });
+    expect(await writeOnce({ url: server.url }, outgoing({ id: 1 }))).toEqual([{ status: 'rejected', reason: 'HTTP 501' }]);
+    expect(await writeOnce({ url: server.url.replace('/ingest', '/moved') }, outgoing({ id: 1 }))).toEqual([
+      { status: 'rejected', reason: 'HTTP 301' },
+    ]);
+  });
+
+  it('redacts secret header values that a server echoes back', async () => {
+    const server = await serve((req, res) => {
+      res.writeHead(422).end(`bad request from ${req.headers.authorization ?? ''} (token s3cret-token-value)`);
+    });
+    const [outcome] = await writeOnce({ url: server.url, headers: { Authorization: 'Bearer s3cret-token-value' } }, outgoing({ id: 1 }));
+    expect(outcome).toEqual({ status: 'rejected', reason: 'HTTP 422: bad request from *** (token ***)' });
+  });
+
+  it('caps a huge error body to an excerpt', async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(400).end('x'.repeat(1_000_000));
+    });
+    const [outcome] = await writeOnce({ url: server.url }, outgoing({ id: 1 }));
+    expect(outcome?.status).toBe('rejected');
+    expect(outcome?.status === 'rejected' && outcome.reason.length).toBeLessThan(400);
+  });
+
+  it.each([401, 403])('stops the run on %i without revealing the credentials', async (status) => {
+    const server = await serve((req, res) => {
+      res.writeHead(status).end(`invalid token: ${req.headers['x-api-key'] ?? ''}`);
+    });
+    const secretValue = 'sk_live_0123456789abcdef';
+    const error = await writeOnce({ url: server.url, headers: { 'X-Api-Key': secretValue } }, two()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SluiceError);
+    const sluiceError = error as SluiceError;
+    expect(sluiceError.code).toBe('AUTH_REFUSED');
+    expect(sluiceError.retryClass).toBe('auth');
+    expect(sluiceError.message).toContain(`HTTP ${status}`);
+    expect(sluiceError.message).toContain('127.0.0.1');
+    expect(sluiceError.message).not.toContain(secretValue);
+    expect(sluiceError.message).not.toContain('0123456789');
+  });
+});
+
+describe('http destination: network failures', () => {
+  it('retries a request that times out', async () => {
+    const server = await serve(() => {
+      // Never answers.
+    });
+    const started = Date.now();
+    const outcomes = await writeOnce({ url: server.url, timeout_ms: 200 }, two());
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(outcomes.map((o) => o.status)).toEqual(['retry', 'retry']);
+    expect(outcomes[0]?.status === 'retry' && outcomes[0].reason).toMatch(/timeout/i);
+  });
+
+  it('retries when the server resets the connection', async () => {
+    const server = await serve((req) => {
+      req.socket.destroy();
+    });
+    const outcomes = await writeOnce({ url: server.url }, two());
+    expect(outcomes.map((o) => o.status)).toEqual(['retry', 'retry']);
+  });
+
+  it('retries when the connection is refused', async () => {
+    const outcomes = await writeOnce({ url: await closedPortUrl() }, two());
+    expect(outcomes.map((o) => o.status)).toEqual(['retry', 'retry']);
+    expect(outcomes[0]?.status === 'retry' && outcomes[0].reason).toContain('ECONNREFUSED');
+  });
+});
+
+describe('http destination: check', () => {
+  it('is ok when the server answers, even 404/405', async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(405).end();
+    });
+    expect(await http.check(config({ url: server.url, headers: { Authorization: 'Bearer abcdefgh1234' } }), defaultContext())).toEqual({ ok: true });
+    expect(server.received[0]?.method).toBe('OPTIONS');
+    expect(server.received[0]?.headers.authorization).toBe('Bearer abcdefgh1234');
+  });
+
+  it('fails on refused credentials, naming the status and not the headers', async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(401).end();
+    });
+    const result = await http.check(config({ url: server.url, headers: { Authorization: 'Bearer abcdefgh1234' } }), defaultContext());
+    expect(result.ok).toBe(false);
+    const reason = result.ok ? '' : result.reason;
+    expect(reason).toContain('401');
+    expect(reason).not.toContain('abcdefgh1234');
+  });
+
+  it('fails on a 5xx', async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(502).end();
+    });
+    const result = await http.check(config({ url: server.url }), defaultContext());
+    expect(result).toEqual({ ok: false, reason: expect.stringContaining('HTTP 502') });
+  });
+
+  it('fails readably when nothing listens, naming the host', async () => {
+    const url = await closedPortUrl();
+    const result = await http.check(config({ url }), defaultContext());
+    expect(result.ok).toBe(false);
+    const reason = result.ok ? '' : result.reason;
+    expect(reason).toContain(new URL(url).host);
+    expect(reason).toContain('ECONNREFUSED');
+  });
+});
+
+describe('http destination: spec', () => {
+  it('fills defaults and derives batch limits and rate limits', () => {
+    const cfg = config({ url: 'https://api.example.com/v1' });
+    expect(cfg).toMatchObject({ method: 'POST', format: 'json_array', envelope_key: 'batch', batch_size: 500, concurrency: 4, timeout_ms: 30_000 });
+    expect(resolvePerConfig(object.batch, cfg)).toEqual({ maxRecords: 500, maxBytes: 1_000_000, maxWaitMs: 1000 });
+    expect(resolvePerConfig(http.limits, cfg)).toEqual({ requestsPerSecond: 0, concurrency: 4 });
+    const tuned = config({ url: 'https://x.test', batch_size: 50, rate_limit: 10, concurrency: 2 });
+    expect(resolvePerConfig(object.batch, tuned)?.maxRecords).toBe(50);
+    expect(resolvePerConfig(http.limits, tuned)).toEqual({ requestsPerSecond: 10, concurrency: 2 });
+  });
+
+  it('rejects unknown keys and bad values, naming the path', () => {
+    const result = parseConfig(http.spec, { url: 'https://x.test', batchSize: 10, method: 'GET' }, 'destinations.api');
+    expect(result.ok).toBe(false);
+    const paths = result.ok ? [] : result.issues.map((issue) => issue.path);
+    expect(paths).toContain('destinations.api.batchSize');
+    expect(paths).toContain('destinations.api.method');
+  });
+
+  it('rejects non-http URLs, credentials in the URL and headers Sluice owns, without echoing values', () => {
+    expect(parseConfig(http.spec, { url: 'ftp://x.test' }).ok).toBe(false);
+    expect(parseConfig(http.spec, { url: 'https://user:pw@x.test' }).ok).toBe(false);
+    expect(parseConfig(http.spec, { url: 'https://x.test', headers: { 'Idempotency-Key': 'k' } }).ok).toBe(false);
+    expect(parseConfig(http.spec, { url: 'https://x.test', headers: { 'Content-Length': '1' } }).ok).toBe(false);
+    const bad = parseConfig(http.spec, { url: 'https://x.test', headers: { 'X-Key': 'hunter2\r\nX-Evil: 1' } });
+    expect(bad.ok).toBe(false);
+    expect(JSON.stringify(bad)).not.toContain('hunter2');
+  });
+});
