@@ -124,15 +124,22 @@ export class Pipeline {
   /** Consume the source to its end (or until stopped), then drain every batch in flight. */
   async run(messages: AsyncIterable<SourceMessage>): Promise<void> {
     const iterator = messages[Symbol.asyncIterator]();
-    const stopped = new Promise<'stopped'>((resolve) => {
-      if (this.stop.signal.aborted) resolve('stopped');
-      this.stop.signal.addEventListener('abort', () => resolve('stopped'), { once: true });
-    });
+    // Stop waiting on a source that is slow to answer once the run stops. Not Promise.race against one
+    // long-lived promise: that keeps a reaction per record alive until the run ends — a leak of O(input).
+    let onStop: (() => void) | undefined;
+    this.stop.signal.addEventListener('abort', () => onStop?.(), { once: true });
+    const nextOrStopped = (): Promise<IteratorResult<SourceMessage> | 'stopped'> =>
+      new Promise((resolve, reject) => {
+        if (this.stop.signal.aborted) return resolve('stopped');
+        onStop = () => resolve('stopped');
+        iterator.next().then(resolve, reject);
+      });
     let finished = false;
     try {
       while (!this.stop.signal.aborted) {
         while (this.unsettled >= this.maxUnsettled && !this.stop.signal.aborted) await this.progress();
-        const next = await Promise.race([iterator.next(), stopped]);
+        const next = await nextOrStopped();
+        onStop = undefined;
         if (next === 'stopped') break;
         if (next.done) {
           finished = true;
