@@ -81,8 +81,7 @@ export async function runActivation(options: RunOptions): Promise<RunSummary> {
     });
     const progress = options.onProgress === undefined ? undefined : setInterval(() => options.onProgress?.(pipeline!.counters), 250);
     try {
-      const messages = source.definition.read(source.config, { streams: [setup.configuredStream], state: initialState }, ctx);
-      await pipeline.run(messages);
+      await pipeline.run((signal) => source.definition.read(source.config, { streams: [setup.configuredStream], state: initialState }, { ...ctx, signal }));
     } finally {
       clearInterval(progress);
       options.onProgress?.(pipeline.counters);
