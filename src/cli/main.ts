@@ -4,7 +4,12 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { checkCommand, connectorsCommand, specCommand } from './commands/connectors.ts';
+import { registerDocsCommand } from './commands/docs.ts';
+import { registerNewCommand } from './commands/new.ts';
+import { registerTestCommand } from './commands/test.ts';
+import { registerAirbyteCommand } from './commands/airbyte.ts';
 import { runCommand } from './commands/run.ts';
+import { registerSingerCommands } from './commands/singer.ts';
 import { validateCommand } from './commands/validate.ts';
 import { EXIT, type Output, processOutput } from './output.ts';
 
@@ -52,6 +57,12 @@ export function buildProgram(output: Output, setExit: (code: number) => void): C
     .argument('<connector>', 'source/<id>, destination/<id>, or a bare id')
     .requiredOption('-c, --config <file>', "the connector's config (JSON or YAML)")
     .action(async (connector: string, options: { config: string }) => setExit(await checkCommand(connector, options.config, output)));
+
+  registerSingerCommands(program, output, setExit);
+  registerAirbyteCommand(program, output, setExit);
+  registerTestCommand(program, output, setExit);
+  registerNewCommand(program, output, setExit);
+  registerDocsCommand(program, output, setExit);
 
   return program;
 }

@@ -60,6 +60,7 @@ export async function runActivation(options: RunOptions): Promise<RunSummary> {
   let session: unknown;
   let pipeline: Pipeline | undefined;
   let error: unknown;
+  let deferredState: State | undefined;
   try {
     if (!dryRun && destination.definition.open) session = await destination.definition.open(destination.config, ctx);
     pipeline = new Pipeline({
@@ -74,7 +75,10 @@ export async function runActivation(options: RunOptions): Promise<RunSummary> {
       initialState,
       onCommit: (state, recordCount) => {
         options.onStateCommitted?.(state, recordCount);
-        saver.request(state);
+        // Overwrite replaces the destination's content only when the run completes: a checkpoint taken
+        // halfway would let a resumed run skip records that the replaced content no longer holds.
+        if (setup.syncMode === 'overwrite') deferredState = state;
+        else saver.request(state);
       },
       dryRun,
       signal: options.signal,
@@ -91,10 +95,12 @@ export async function runActivation(options: RunOptions): Promise<RunSummary> {
     error = caught;
   } finally {
     if (session !== undefined && destination.definition.close) {
-      await destination.definition.close(session, ctx).catch((closeError: unknown) => {
+      const complete = error === undefined && pipeline?.failure === undefined && pipeline?.unsettledCount === 0 && !options.signal?.aborted;
+      await destination.definition.close(session, ctx, { complete }).catch((closeError: unknown) => {
         error ??= closeError;
       });
     }
+    if (deferredState !== undefined && error === undefined && pipeline?.unsettledCount === 0 && !options.signal?.aborted) saver.request(deferredState);
     await saver.settled();
     await options.ledger.close();
   }

@@ -86,8 +86,12 @@ export interface DestinationDefinition<Spec extends z.ZodType = z.ZodType, Sessi
   check(config: z.output<Spec>, ctx: ConnectorContext): Promise<CheckResult>;
   /** Open connections or files once per run; the result is passed to every write as `ctx.session`. */
   open?(config: z.output<Spec>, ctx: ConnectorContext): Promise<Session>;
-  /** Flush and release what `open` acquired; called once after the last write, even on failure. */
-  close?(session: Session, ctx: ConnectorContext): Promise<void>;
+  /**
+   * Flush and release what `open` acquired; called once after the last write, even on failure.
+   * `complete` is false when the run failed or was interrupted: a destination that stages content (an
+   * overwrite that swaps a table or file in at the end) MUST then discard the staged content.
+   */
+  close?(session: Session, ctx: ConnectorContext, end: { readonly complete: boolean }): Promise<void>;
   readonly objects: { readonly [name: string]: DestinationObject<z.output<Spec>, Session> };
   readonly limits?: PerConfig<z.output<Spec>, RateLimits>;
 }

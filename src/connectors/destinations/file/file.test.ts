@@ -50,7 +50,7 @@ async function run(input: Record<string, unknown>, batches: readonly OutgoingRec
       outcomes.push(...(await object.write(records, ctx)));
     }
   } finally {
-    await file.close!(session, base);
+    await file.close!(session, base, { complete: true });
   }
   return outcomes;
 }
@@ -80,7 +80,7 @@ describe('file destination: JSONL', () => {
       object.write(outgoing(...Array.from({ length: 100 }, (_, i) => ({ b, i }))), { ...ctx, idempotencyKey: `b${b}` }),
     );
     await Promise.all(writes);
-    await file.close!(session, base);
+    await file.close!(session, base, { complete: true });
     const lines = (await readFile(path, 'utf8')).trimEnd().split('\n');
     expect(lines).toHaveLength(2000);
     expect(lines.map((line) => JSON.parse(line) as { b: number; i: number })).toEqual(

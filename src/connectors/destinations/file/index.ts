@@ -49,7 +49,7 @@ export default defineDestination<typeof fileSpec, FileSession>({
     await session.start();
     return session;
   },
-  close: (session) => session.close(),
+  close: (session, _ctx, end) => session.close(end.complete),
   objects: {
     records: {
       title: 'Records',

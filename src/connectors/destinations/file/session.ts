@@ -43,9 +43,10 @@ export class FileSession {
     return next;
   }
 
-  async close(): Promise<void> {
+  /** `complete: false` (a failed or interrupted run) leaves an overwritten file as it was. */
+  async close(complete = true): Promise<void> {
     await this.queue;
-    await this.sink.close();
+    await this.sink.close(complete);
   }
 
   private async writeNow(records: readonly OutgoingRecord[], syncMode: DestinationSyncMode): Promise<readonly Outcome[]> {

@@ -2,8 +2,11 @@
  * One output file: opened for append or overwrite, written through a stream, flushed to disk (fsync) on
  * close. A write resolves once its bytes are handed to the operating system, so "delivered" means the data
  * survives this process crashing; `close` makes it survive the machine crashing too.
+ *
+ * Overwrite writes a temporary file beside the target and renames it over the target on a clean close:
+ * readers never see a half-written file, and a run that dies leaves the previous file whole.
  */
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { finished } from 'node:stream/promises';
@@ -17,6 +20,8 @@ export class FileSink {
   private handle: FileHandle | undefined;
   private stream: WriteStream | undefined;
   private failure: Error | undefined;
+  /** While overwriting: the temporary file that becomes `path` on close. */
+  private temporary: string | undefined;
 
   constructor(path: string) {
     this.path = path;
@@ -31,7 +36,8 @@ export class FileSink {
     if (this.handle !== undefined) throw new Error(`${this.path} is already open`);
     try {
       await mkdir(dirname(this.path), { recursive: true });
-      this.handle = await open(this.path, mode === 'append' ? 'a' : 'w');
+      this.temporary = mode === 'overwrite' ? `${this.path}.${process.pid}.sluice-partial` : undefined;
+      this.handle = await open(this.temporary ?? this.path, mode === 'append' ? 'a' : 'w');
       const { size } = await this.handle.stat();
       // flush: the stream fsyncs the file before it closes it, so close() returning means the data is on disk.
       this.stream = this.handle.createWriteStream({ flush: true });
@@ -60,22 +66,32 @@ export class FileSink {
     });
   }
 
-  /** Flush, fsync and close; safe to call when never opened or already closed. */
-  async close(): Promise<void> {
+  /**
+   * Flush, fsync and close; safe to call when never opened or already closed. When overwriting, the new
+   * file replaces the old one only if `commit` is true; otherwise it is discarded.
+   */
+  async close(commit = true): Promise<void> {
     const { handle, stream } = this;
     this.handle = undefined;
     this.stream = undefined;
     if (handle === undefined || stream === undefined) return;
+    const temporary = this.temporary;
+    this.temporary = undefined;
     if (this.failure !== undefined) {
       // The failed write already reported itself; release the file without claiming it was flushed.
       stream.destroy();
       await finished(stream).catch(() => undefined);
+      if (temporary !== undefined) await rm(temporary, { force: true });
       return;
     }
     try {
       stream.end();
       // Settles on 'close', which comes after the fsync and the close of the handle.
       await finished(stream);
+      if (temporary !== undefined) {
+        if (commit) await rename(temporary, this.path);
+        else await rm(temporary, { force: true });
+      }
     } catch (error) {
       throw this.failed('flush', error);
     }

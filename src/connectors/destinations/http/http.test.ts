@@ -92,7 +92,7 @@ async function writeOnce(input: Record<string, unknown>, records: readonly Outgo
   try {
     return await object.write(records, ctx);
   } finally {
-    await http.close!(session, base);
+    await http.close!(session, base, { complete: true });
   }
 }
 
@@ -152,7 +152,7 @@ describe('http destination: bodies and headers', () => {
     const session = await http.open!(cfg, base);
     const ctx = { ...base, config: cfg, session, object: 'records', syncMode: 'append' as const, attempt: 1 };
     for (let i = 0; i < 5; i++) await object.write(outgoing({ i }), { ...ctx, idempotencyKey: `b${i}` });
-    await http.close!(session, base);
+    await http.close!(session, base, { complete: true });
     expect(server.received).toHaveLength(5);
     expect(ports.size).toBe(1);
   });

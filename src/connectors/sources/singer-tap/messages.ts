@@ -1,0 +1,81 @@
+/**
+ * A tap's stdout → source messages. RECORD → `record` (its origin: the tap's stdout and line), STATE →
+ * `state` (see state.ts), SCHEMA → `schema`, BATCH → the records in its files. A malformed line, and a
+ * record of a stream the activation does not read (a tap that ignores its catalog's selection), become
+ * `invalid` naming the line: rejected into the ledger with the reason, never dropped unseen.
+ * ACTIVATE_VERSION is logged and skipped (the engine keeps no table versions); unknown types are logged once.
+ */
+import { readBatchFiles } from '../../../interop/batch-files.ts';
+import { STDIN } from '../../../interop/stdin-source.ts';
+import type { Redact } from '../../../interop/external/redact.ts';
+import { DEFAULT_MAX_LINE_CHARS, type LineBatch } from '../../../protocol/lines.ts';
+import { parseSingerLine } from '../../../protocol/singer.ts';
+import type { Logger } from '../../../sdk/context.ts';
+import type { SourceMessage } from '../../../sdk/source.ts';
+import { stateFromSinger } from './state.ts';
+
+export interface TapOutput {
+  /** How lines are named in reasons: `tap-github stdout`. */
+  readonly label: string;
+  /** The streams this read selected. */
+  readonly streams: ReadonlySet<string>;
+  readonly logger: Logger;
+  readonly redact: Redact;
+}
+
+export async function* tapMessages(batches: AsyncIterable<LineBatch>, output: TapOutput): AsyncGenerator<SourceMessage> {
+  const { label, streams, logger } = output;
+  const unknownTypes = new Set<string>();
+  const invalid = (line: number, reason: string, raw: string, stream = ''): SourceMessage => ({
+    type: 'invalid',
+    stream,
+    reason: `${label} line ${line}: ${output.redact(reason)}`,
+    raw,
+    origin: { file: label, line },
+  });
+  for await (const batch of batches) {
+    for (let index = 0; index < batch.lines.length; index++) {
+      const line = batch.first + index;
+      const text = batch.lines[index]!;
+      if (batch.tooLong.length > 0 && batch.tooLong.includes(line)) {
+        yield invalid(line, `the line is longer than ${DEFAULT_MAX_LINE_CHARS / 1024 / 1024} Mi characters and was skipped`, '');
+        continue;
+      }
+      const message = parseSingerLine(text, line);
+      if (message === undefined) continue;
+      switch (message.type) {
+        case 'RECORD':
+          if (streams.has(message.stream)) yield { type: 'record', stream: message.stream, data: message.record, origin: { file: label, line } };
+          else yield invalid(line, `RECORD of stream "${message.stream}", which this activation does not read (the tap ignored its catalog's selection)`, text, message.stream);
+          break;
+        case 'STATE':
+          yield { type: 'state', state: stateFromSinger(message.value) };
+          break;
+        case 'SCHEMA':
+          if (streams.has(message.stream)) yield { type: 'schema', stream: message.stream, jsonSchema: message.schema, keyProperties: message.keyProperties };
+          break;
+        case 'ERROR':
+          yield invalid(line, message.reason, text);
+          break;
+        case 'BATCH':
+          for await (const messages of readBatchFiles(message, line)) {
+            for (const item of messages) yield relabel(item, label);
+          }
+          break;
+        case 'ACTIVATE_VERSION':
+          logger.debug({ stream: message.stream, line }, `${label} line ${line}: ACTIVATE_VERSION skipped (Sluice keeps no table versions)`);
+          break;
+        case 'UNKNOWN':
+          if (!unknownTypes.has(message.name)) logger.warn({}, `${label} line ${line}: unknown message type ${message.name}; skipped (and any more of this type)`);
+          unknownTypes.add(message.name);
+          break;
+      }
+    }
+  }
+}
+
+/** batch-files.ts names the protocol stream `stdin`; here it is the tap's stdout. */
+function relabel(message: SourceMessage, label: string): SourceMessage {
+  if (message.type !== 'invalid' || message.origin?.file !== STDIN) return message;
+  return { ...message, reason: `${label}${message.reason.slice(STDIN.length)}`, origin: { ...message.origin, file: label } };
+}

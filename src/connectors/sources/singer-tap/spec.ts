@@ -1,0 +1,25 @@
+/**
+ * The `singer-tap` source's config: the tap's command line, its own config (secret: taps keep
+ * credentials there), an optional catalog to use instead of the tap's discovery, and extra environment
+ * variables. Unknown keys are rejected; the tap's own config is passed on as it is.
+ */
+import { z } from 'zod';
+import { commandField, connectorConfigField, envField } from '../../../interop/external/spec-fields.ts';
+import { field } from '../../../sdk/spec.ts';
+
+export const singerTapSpec = z.strictObject({
+  command: commandField([['tap-github'], ['uvx', 'tap-github'], ['/opt/taps/tap-postgres/bin/tap-postgres']]),
+  config: connectorConfigField(
+    "The tap's own settings, exactly as its documentation describes them. Sluice writes them to a private temporary file (readable only by its user, removed afterwards) and passes it as `--config`. Kept secret, since taps keep credentials here.",
+  ),
+  catalog: field(z.looseObject({ streams: z.array(z.looseObject({})) }).optional(), {
+    description:
+      "A Singer catalog (the JSON a tap prints for `--discover`) to use instead of running the tap's discovery, e.g. to set replication metadata the tap needs. Sluice still decides which stream is selected: the activation's stream.",
+  }),
+  catalog_flag: field(z.enum(['--catalog', '--properties']).default('--catalog'), {
+    description: 'How the catalog is handed to the tap: `--catalog` (Singer SDK and most taps) or `--properties` (older singer-python taps).',
+  }),
+  env: envField,
+});
+
+export type SingerTapConfig = z.output<typeof singerTapSpec>;

@@ -1,0 +1,93 @@
+/**
+ * `destination.outcomes`: called directly, as the engine would, `write` returns exactly one well-formed
+ * outcome per record for a batch of 1, a batch of a few, and the largest batch its limits allow; reasons
+ * hold no secret; and — with an `inspect` hook — every record reported delivered can be read back.
+ */
+import { stringifyJson } from '../../protocol/json.ts';
+import type { JsonObject } from '../../protocol/json.ts';
+import type { DestinationDefinition, OutgoingRecord } from '../../sdk/destination.ts';
+import type { Outcome } from '../../sdk/outcome.ts';
+import { secretValues } from '../canary.ts';
+import { type Check, type CheckContext, CheckFailed, expectThat } from '../checks.ts';
+import { CONFORMANCE_STREAM, testRecord } from '../sequence-source.ts';
+import type { DestinationConformanceOptions } from '../types.ts';
+import { type Target, resolveTarget } from './target.ts';
+
+/** Enough to find off-by-one and order bugs; the largest batch is capped so a check stays quick. */
+const SOME = 7;
+const MAX_TESTED_BATCH = 10_000;
+
+function outgoing(ids: readonly number[], ctx: CheckContext, options: DestinationConformanceOptions, target: Target): OutgoingRecord[] {
+  return ids.map((id) => {
+    const data: JsonObject = testRecord(id, ctx.scope.tag, options.record);
+    const invalid = target.object.fields?.safeParse(data);
+    if (invalid !== undefined && !invalid.success) {
+      throw new CheckFailed(`the test record does not satisfy the object's fields (${invalid.error.issues[0]?.message}); pass \`record\` with the fields it needs`);
+    }
+    return { stream: CONFORMANCE_STREAM, data, json: stringifyJson(data) };
+  });
+}
+
+/** The batch sizes to try: 1, a few, and as many records as fit both the record and the byte limit. */
+function batchSizes(target: Target, recordBytes: number): number[] {
+  const byBytes = Math.max(1, Math.floor(target.batch.maxBytes / (recordBytes + 2)));
+  const largest = Math.min(target.batch.maxRecords, byBytes, MAX_TESTED_BATCH);
+  return [...new Set([1, Math.min(SOME, largest), largest])];
+}
+
+function problemWith(outcome: Outcome | undefined, secrets: ReadonlySet<string>): string | undefined {
+  if (outcome === undefined || typeof outcome !== 'object') return 'missing';
+  if (!['delivered', 'rejected', 'retry'].includes(outcome.status)) return `unknown status ${String((outcome as { status?: unknown }).status)}`;
+  if (outcome.status === 'delivered') return undefined;
+  if (typeof outcome.reason !== 'string' || outcome.reason.trim() === '') return `${outcome.status} without a reason`;
+  for (const secret of secrets) if (outcome.reason.includes(secret)) return `its reason reveals a secret value`;
+  return undefined;
+}
+
+export function writeCheck(definition: DestinationDefinition, options: DestinationConformanceOptions): Check {
+  return {
+    id: 'destination.outcomes',
+    title: 'write returns one outcome per record, in order, for batches of 1, a few and the most allowed',
+    async run(ctx) {
+      const target = await resolveTarget(definition, options, ctx.scope);
+      for (const secret of secretValues(definition.spec, target.raw)) ctx.secrets.add(secret);
+      const sample = outgoing([0], ctx, options, target)[0]!;
+      const sizes = batchSizes(target, Buffer.byteLength(sample.json));
+      const session = definition.open === undefined ? undefined : await definition.open(target.config as never, ctx.connector);
+      const delivered: number[] = [];
+      const notes: string[] = [];
+      let next = 1;
+      try {
+        for (const [index, size] of sizes.entries()) {
+          const ids = Array.from({ length: size }, () => next++);
+          const records = outgoing(ids, ctx, options, target);
+          const outcomes = await target.object.write(records, {
+            ...ctx.connector,
+            config: target.config,
+            session,
+            object: target.objectName,
+            syncMode: target.syncMode,
+            idempotencyKey: `${ctx.scope.tag}-${index}`,
+            attempt: 1,
+          });
+          expectThat(Array.isArray(outcomes), `write returned ${typeof outcomes}, not an array of outcomes`);
+          expectThat(outcomes.length === size, `a batch of ${size} records got ${outcomes.length} outcomes`);
+          outcomes.forEach((outcome, position) => {
+            const problem = problemWith(outcome, ctx.secrets);
+            expectThat(problem === undefined, `batch of ${size}, outcome ${position}: ${problem}`);
+            if (outcome.status === 'delivered') delivered.push(ids[position]!);
+          });
+          notes.push(`${size} → ${outcomes.filter((outcome) => outcome.status === 'delivered').length} delivered`);
+        }
+      } finally {
+        if (session !== undefined) await definition.close?.(session as never, ctx.connector, { complete: true });
+      }
+      if (options.inspect !== undefined) {
+        const seen = new Set((await options.inspect(ctx.scope)).filter((record) => record.tag === ctx.scope.tag).map((record) => record.id));
+        const missing = delivered.filter((id) => !seen.has(id));
+        expectThat(missing.length === 0, `${missing.length} records reported delivered cannot be read back (ids ${missing.slice(0, 10).join(', ')})`);
+      }
+      return notes.join('; ');
+    },
+  };
+}
