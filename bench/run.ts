@@ -1,0 +1,98 @@
+/**
+ * `npm run bench`: runs the benchmarks, prints their figures and writes them to BENCHMARKS.md (each benchmark
+ * owns one marked section of that file and leaves the rest alone). Benchmarks are not timed tests: they fail
+ * only when a run breaks or loses records, never because a figure missed its target — that shows as FAIL in
+ * the report.
+ *
+ * Environment:
+ * - `BENCH_ROWS`        comma-separated row counts (default `1000000,5000000`), e.g. `BENCH_ROWS=100000`.
+ * - `BENCH_REPEATS`     rounds per size (default 3 up to 1M rows, 1 above).
+ * - `BENCH_SKIP_SLUICE` measure the floor only.
+ * - `BENCH_CPU_PROF`    write V8 CPU profiles of the Sluice runs to bench/.data/profiles/.
+ * - `BENCH_NO_WRITE`    print only; leave BENCHMARKS.md as it is.
+ * - `BENCH_QUIET_WAIT`  seconds to wait, before each run, for other jobs to leave the CPU (default 60; 0: don't).
+ * - `BENCH_REPORT_ONLY` measure nothing: re-render the report from the last run's raw figures
+ *                       (bench/.data/file-to-http-results.json).
+ * - `BENCH_SLUICE_BIN`  another checkout's bin/sluice.js, to measure a change against the same floor.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DATA_DIR } from './data.ts';
+import { RAW_RESULTS_FILE, SECTION_ID, type SizeResult, baselineRssKb, failuresOf, markdownReport, runFileToHttp, textReport } from './file-to-http.ts';
+import { type MachineInfo, describeMachine, machineInfo } from './lib/machine.ts';
+import { BENCHMARKS_FILE, writeMarkdownSection } from './lib/markdown-section.ts';
+import { spawnMockDestination } from './lib/mock-process.ts';
+
+function parseSizes(text: string | undefined): number[] {
+  if (text === undefined || text.trim() === '') return [1_000_000, 5_000_000];
+  const sizes = text.split(',').map((part) => Number(part.trim().replace(/_/g, '')));
+  for (const size of sizes) if (!Number.isInteger(size) || size < 1) throw new Error(`BENCH_ROWS: not a row count: ${text}`);
+  return sizes;
+}
+
+function flag(name: string): boolean {
+  const value = process.env[name];
+  return value !== undefined && value !== '' && value !== '0' && value !== 'false';
+}
+
+interface RawResults {
+  readonly machine: MachineInfo;
+  readonly baselineKb?: number;
+  readonly results: SizeResult[];
+}
+
+const log = (message: string): void => {
+  process.stderr.write(`${message}\n`);
+};
+
+/** Run the measurements (or, with BENCH_REPORT_ONLY, load the last ones) and save the raw figures. */
+async function measure(): Promise<RawResults & { baselineKb: number }> {
+  if (flag('BENCH_REPORT_ONLY')) {
+    const saved = JSON.parse(readFileSync(RAW_RESULTS_FILE, 'utf8')) as RawResults;
+    return { ...saved, baselineKb: saved.baselineKb ?? (await baselineRssKb()) };
+  }
+  const sizes = parseSizes(process.env.BENCH_ROWS);
+  const fixedRepeats = process.env.BENCH_REPEATS === undefined ? undefined : Number(process.env.BENCH_REPEATS);
+  if (fixedRepeats !== undefined && (!Number.isInteger(fixedRepeats) || fixedRepeats < 1)) throw new Error('BENCH_REPEATS must be a positive integer');
+  const machine = machineInfo();
+  log(`machine: ${describeMachine(machine)}`);
+  const baselineKb = await baselineRssKb();
+  log(`baseline: an empty node --import tsx process peaks at ${Math.round(baselineKb / 1024)} MB RSS`);
+  const mock = await spawnMockDestination();
+  try {
+    log(`mock destination: ${mock.url} (pid ${mock.pid})`);
+    const results = await runFileToHttp({
+      sizes,
+      repeatsFor: (rows) => fixedRepeats ?? (rows <= 1_000_000 ? 3 : 1),
+      mock,
+      log,
+      skipSluice: flag('BENCH_SKIP_SLUICE'),
+      quietWaitMs: process.env.BENCH_QUIET_WAIT === undefined ? 60_000 : Number(process.env.BENCH_QUIET_WAIT) * 1000,
+      ...(flag('BENCH_CPU_PROF') ? { cpuProfileDir: join(DATA_DIR, 'profiles') } : {}),
+    });
+    const raw = { machine, baselineKb, results };
+    writeFileSync(RAW_RESULTS_FILE, `${JSON.stringify(raw, null, 2)}\n`);
+    return raw;
+  } finally {
+    await mock.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const { machine, baselineKb, results } = await measure();
+  process.stdout.write(`\nfile (CSV) → http\n\n${textReport(results)}\n`);
+  if (!flag('BENCH_NO_WRITE')) {
+    writeMarkdownSection(SECTION_ID, markdownReport(results, machine, baselineKb));
+    process.stdout.write(`\nwritten to ${BENCHMARKS_FILE}\n`);
+  }
+  const failures = failuresOf(results);
+  if (failures.length > 0) {
+    process.stderr.write(`\nbenchmark FAILED: ${failures.length} run(s) broke or lost records (see above)\n`);
+    process.exitCode = 1;
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`\nbenchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = 1;
+});
