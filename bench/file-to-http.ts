@@ -77,7 +77,7 @@ export interface SuiteOptions {
   readonly quietWaitMs?: number;
 }
 
-/** Peak RSS of an empty `node --import tsx` process measured the same way: the part of every figure that is runtime, not work. */
+/** Peak RSS of an empty `node` process measured the same way: the part of every figure that is runtime, not work. */
 export async function baselineRssKb(): Promise<number> {
   const result = await runMeasured({ args: ['-e', '0'] });
   return result.maxRssKb;
@@ -320,8 +320,8 @@ each run the harness waits (up to a minute) for the machine to be quiet. Figures
 
 ${t.rows.length === 0 ? '_no sizes measured_' : markdownTable(t.header, t.rows)}
 
-An empty \`node --import tsx\` process peaks at ${formatKbAsMb(baselineKb)} RSS on this machine (both the floor and the CLI run their
-TypeScript through tsx, whose loader thread is part of that). The floor spends most of its CPU in csv-parse, while Sluice's
+An empty \`node\` process peaks at ${formatKbAsMb(baselineKb)} RSS on this machine. Sluice runs compiled (\`dist/\`, built by
+\`npm run bench\`), as an installed package does; the floor is a TypeScript script run through tsx, whose loader adds ~35 MB. The floor spends most of its CPU in csv-parse, while Sluice's
 file source has its own CSV tokenizer, so a ratio above 1 is possible.
 ${skipped === undefined ? '' : `\nSluice: ${skipped}.\n`}${failuresMarkdown(results)}
 ${markdownTable(t.targetHeader, t.targetRows)}

@@ -4,7 +4,7 @@
  * `JSON.stringify` into a JSON array body, POSTed with undici `Pool.request`, 4 in flight. No mapping, no
  * validation, no retries, no state: Sluice is measured against this in the same run, as a ratio.
  *
- * Run as its own child process (by bench/run.ts, with bench/report-rss.ts preloaded for peak RSS):
+ * Run as its own child process (by bench/run.ts, with bench/report-rss.mjs preloaded for peak RSS):
  *   node --import tsx bench/floor.ts --csv <file> --url <endpoint> [--batch 500] [--concurrency 4]
  * Prints one JSON line: `{ records, batches, durationMs, recordsPerSecond }`. Any non-2xx answer is fatal:
  * the floor must deliver every record, or it is not a floor.

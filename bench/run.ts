@@ -57,7 +57,7 @@ async function measure(): Promise<RawResults & { baselineKb: number }> {
   const machine = machineInfo();
   log(`machine: ${describeMachine(machine)}`);
   const baselineKb = await baselineRssKb();
-  log(`baseline: an empty node --import tsx process peaks at ${Math.round(baselineKb / 1024)} MB RSS`);
+  log(`baseline: an empty node process peaks at ${Math.round(baselineKb / 1024)} MB RSS`);
   const mock = await spawnMockDestination();
   try {
     log(`mock destination: ${mock.url} (pid ${mock.pid})`);

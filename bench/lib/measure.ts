@@ -1,5 +1,5 @@
 /**
- * Run a measured child process: `node --import tsx --import bench/report-rss.ts <args>`, capturing stdout
+ * Run a measured child process: `node [--import tsx] --import bench/report-rss.mjs <args>`, capturing stdout
  * and stderr, the wall time from spawn to exit, and the peak RSS and CPU time the child reported about itself
  * (the kernel's `maxRSS` and `resourceUsage()` CPU times, written by report-rss.ts on exit). Every measured process goes through here, so all of them are
  * measured the same way.
@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const REPORT_RSS = fileURLToPath(new URL('../report-rss.ts', import.meta.url));
+export const REPORT_RSS = fileURLToPath(new URL('../report-rss.mjs', import.meta.url));
 
 export interface MeasureOptions {
   /** Arguments after the node flags: a script path and its arguments. */
@@ -45,7 +45,9 @@ export async function runMeasured(options: MeasureOptions): Promise<MeasureResul
   const rssFile = join(dir, 'rss');
   try {
     const started = performance.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', '--import', REPORT_RSS, ...(options.nodeFlags ?? []), ...options.args], {
+    // tsx only for TypeScript entry points: compiled code (the built CLI) runs without its loader thread.
+    const loader = options.args.some((arg) => arg.endsWith('.ts')) ? ['--import', 'tsx'] : [];
+    const child = spawn(process.execPath, [...loader, '--import', REPORT_RSS, ...(options.nodeFlags ?? []), ...options.args], {
       cwd: options.cwd ?? REPO_ROOT,
       env: { ...process.env, ...options.env, BENCH_RSS_FILE: rssFile },
       stdio: ['ignore', 'pipe', 'pipe'],

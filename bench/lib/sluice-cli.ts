@@ -11,8 +11,12 @@ import type { RunSummary } from '../../src/engine/types.ts';
 import { DATA_DIR } from '../data.ts';
 import { type MeasureResult, REPO_ROOT, describeExit, runMeasured, tail } from './measure.ts';
 
-/** The CLI entry point; `BENCH_SLUICE_BIN` points at another checkout's bin/sluice.js to compare builds. */
+/**
+ * The CLI entry point; `BENCH_SLUICE_BIN` points at another checkout's bin/sluice.js to compare builds.
+ * Benchmarks run the compiled CLI (`npm run bench` builds it first), as an installed package runs.
+ */
 export const SLUICE_BIN = process.env.BENCH_SLUICE_BIN ?? join(REPO_ROOT, 'bin', 'sluice.js');
+export const SLUICE_ENV = { SLUICE_DIST: '1' } as const;
 
 /** Whether the CLI and connector registry exist yet (they are being written alongside the benchmarks). */
 export function sluiceCliAvailable(): boolean {
@@ -68,7 +72,7 @@ export async function runSluiceCli(options: SluiceRunOptions): Promise<SluiceRun
     const result = await runMeasured({
       args: [SLUICE_BIN, 'run', configPath, '--state', join(dir, 'state.json'), '--json', ...(options.extraArgs ?? [])],
       ...(options.nodeFlags === undefined ? {} : { nodeFlags: options.nodeFlags }),
-      env: { SLUICE_HOME: join(dir, 'home'), NO_COLOR: '1' },
+      env: { ...SLUICE_ENV, SLUICE_HOME: join(dir, 'home'), NO_COLOR: '1' },
       ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     });
     const summaries = parseSummaries(result.stdout);

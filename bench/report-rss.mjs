@@ -5,8 +5,8 @@
  * line holds the process's user and system CPU time in microseconds (all threads), a figure that noisy
  * neighbours disturb far less than wall time.
  *
- * Load it with `node --import tsx --import ./bench/report-rss.ts …` (tsx first: Node 20 cannot load .ts
- * on its own). It uses nothing but node:fs so it loads in any process.
+ * Plain JavaScript, so a measured process that runs compiled code need not load tsx just for this:
+ * `node --import ./bench/report-rss.mjs …`. It uses nothing but node:fs.
  */
 import { writeFileSync } from 'node:fs';
 
