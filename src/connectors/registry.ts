@@ -10,12 +10,16 @@ import { SluiceError } from '../sdk/errors.ts';
 type Loader<T> = () => Promise<{ default: T }>;
 
 export const sourceLoaders: Readonly<Record<string, Loader<SourceDefinition>>> = {
+  'airbyte-source': () => import('./sources/airbyte-source/index.ts'),
   file: () => import('./sources/file/index.ts'),
+  'singer-tap': () => import('./sources/singer-tap/index.ts'),
 };
 
 export const destinationLoaders: Readonly<Record<string, Loader<DestinationDefinition>>> = {
+  'airbyte-destination': () => import('./destinations/airbyte-destination/index.ts'),
   file: () => import('./destinations/file/index.ts'),
   http: () => import('./destinations/http/index.ts'),
+  'singer-target': () => import('./destinations/singer-target/index.ts'),
 };
 
 export type ConnectorKind = 'source' | 'destination';

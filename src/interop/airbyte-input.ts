@@ -38,7 +38,9 @@ async function* airbyteMessages(lines: AsyncIterable<LineBatch>, { logger, strea
         out.push(tooLongLine(line));
         continue;
       }
-      const message = parseAirbyteLine(text, line);
+      // Scanned inside its chunk of input when it is a piece of one (faster than scanning the piece).
+      const offset = batch.offsets?.[index] ?? -1;
+      const message = offset >= 0 ? parseAirbyteLine(text, line, batch.text, offset) : parseAirbyteLine(text, line);
       if (message === undefined) continue;
       switch (message.type) {
         case 'ERROR':
@@ -46,7 +48,7 @@ async function* airbyteMessages(lines: AsyncIterable<LineBatch>, { logger, strea
           break;
         case 'RECORD': {
           const stream = streamKey(message.stream, message.namespace);
-          if (streams.has(stream)) out.push({ type: 'record', stream, data: message.data, origin: { file: STDIN, line } });
+          if (streams.has(stream)) out.push({ type: 'record', stream, data: message.data, origin: { file: STDIN, line }, json: message.json });
           else out.push(invalidLine(line, `RECORD of stream "${stream}", which is not in the configured catalog`, text, stream));
           break;
         }

@@ -49,14 +49,16 @@ async function* singerMessages(lines: AsyncIterable<LineBatch>, options: SingerI
         out.push(tooLongLine(line));
         continue;
       }
-      const message = parseSingerLine(text, line);
+      // Scanned inside its chunk of input when it is a piece of one (faster than scanning the piece).
+      const offset = batch.offsets?.[index] ?? -1;
+      const message = offset >= 0 ? parseSingerLine(text, line, batch.text, offset) : parseSingerLine(text, line);
       if (message === undefined) continue;
       switch (message.type) {
         case 'ERROR':
           out.push(invalidLine(line, message.reason, text));
           break;
         case 'RECORD':
-          addRecord({ type: 'record', stream: message.stream, data: message.record, origin: { file: STDIN, line } }, out);
+          addRecord({ type: 'record', stream: message.stream, data: message.record, origin: { file: STDIN, line }, json: message.json }, out);
           break;
         case 'STATE': {
           const state = message.message as State;

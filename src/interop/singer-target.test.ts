@@ -1,5 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -43,6 +44,28 @@ describe('singer target (in process)', () => {
     const run = memoryIo(input.join('\n'));
     expect(await runSingerTarget(fileDestination, config, run.io)).toBe('ok');
     expect(run.stdout()).toBe('{"n":1.0}\n{"n":12345678901234567890}\n');
+  });
+
+  it('writes each record exactly — numbers as written, spaced input made compact — across chunk boundaries, and names a bad line', async () => {
+    const { config, out } = destination();
+    const input = [
+      '{"type":"RECORD","stream":"s","record":{"id":1,"big":12345678901234567890,"d":0.1000000000000000000001,"f":2.0},"time_extracted":"2025-01-01T00:00:00Z"}',
+      '{"type":"RECORD","stream":"s","record":{ "id": 2, "e": "é\\"}" }}',
+      '{"type":"RECORD","stream":"s","record":{"id":3,"id":4}}',
+      '{"type":"RECORD","stream":"s","record":{"id":5',
+      '{"type":"STATE","value":{"n":1}}',
+    ].join('\n');
+    // Cut into chunks so lines start in one chunk and end in another.
+    const chunks: string[] = [];
+    for (let at = 0; at < input.length; at += 37) chunks.push(input.slice(at, at + 37));
+    const stdout = new PassThrough();
+    let printed = '';
+    stdout.setEncoding('utf8').on('data', (chunk: string) => (printed += chunk));
+    const errors: string[] = [];
+    expect(await runSingerTarget(fileDestination, config, { input: Readable.from(chunks), output: stdout, errors: (line) => errors.push(line) })).toBe('ok');
+    expect(await readFile(out, 'utf8')).toBe('{"id":1,"big":12345678901234567890,"d":0.1000000000000000000001,"f":2.0}\n{"id":2,"e":"é\\"}"}\n{"id":4}\n');
+    expect(errors.some((line) => line.includes('stdin line 4: not valid JSON'))).toBe(true);
+    expect(printed).toBe('{"n":1}\n');
   });
 
   it('BATCH: reads jsonl(.gz) files from file:// manifests; an unsupported encoding is a rejected line, not a crash', async () => {

@@ -13,6 +13,7 @@
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import { DEFAULT_MAX_LINE_CHARS, type LineBatch, readLines } from '../protocol/lines.ts';
+import { batchedMessages } from '../engine/batched.ts';
 import { type SourceDefinition, type SourceMessage, defineSource } from '../sdk/source.ts';
 
 export type Decoder = (lines: AsyncIterable<LineBatch>) => AsyncIterable<readonly SourceMessage[]>;
@@ -28,9 +29,8 @@ export function stdinSource(input: Readable, decode: Decoder): SourceDefinition 
     spec: z.strictObject({}),
     check: async () => ({ ok: true }),
     discover: async () => [{ name: STDIN, jsonSchema: { type: 'object' }, syncModes: ['full_refresh'] }],
-    async *read() {
-      for await (const batch of decode(readLines(input))) yield* batch;
-    },
+    // An array per chunk of input, so the engine awaits once per chunk, not once per line.
+    read: () => batchedMessages(() => decode(readLines(input))),
   });
 }
 

@@ -73,7 +73,8 @@ export function specChecks(subject: SpecSubject, options: CommonConformanceOptio
       id: 'spec.descriptions',
       title: 'the connector and every field have a user-facing description',
       async run() {
-        expectThat(/^[a-z][a-z0-9_]*$/.test(subject.id), `id "${subject.id}" must be snake_case (a-z, 0-9, _)`);
+        // Config `type` values: lower case words joined by _ or - (Tightlock and issue-named types such as `singer-tap`).
+        expectThat(/^[a-z][a-z0-9]*([_-][a-z0-9]+)*$/.test(subject.id), `id "${subject.id}" must be lower case words joined by _ or - (a-z, 0-9)`);
         expectThat(subject.title.trim() !== '' && subject.description.trim() !== '', 'the definition needs a title and a description');
         const missing = fieldsOf(schema()).filter(({ schema: field }) => typeof field.description !== 'string' || field.description.trim() === '');
         expectThat(missing.length === 0, `no description: ${missing.map((entry) => entry.path).join(', ')} (use field(schema, { description }))`);

@@ -60,7 +60,11 @@ export class FileSession {
     if (this.csv !== undefined) return this.csv.encode(records);
     if (records.length === 0) return { chunk: '', outcomes: [] };
     // `json` is the record serialized once, exactly, by the engine: written as is, never re-stringified.
-    return { chunk: `${records.map((record) => record.json).join('\n')}\n`, outcomes: allOutcomes(records.length, delivered()) };
+    // One join with a last empty line gives the final newline: appending it would copy the chunk again.
+    const lines = new Array<string>(records.length + 1);
+    for (let index = 0; index < records.length; index++) lines[index] = records[index]!.json;
+    lines[records.length] = '';
+    return { chunk: lines.join('\n'), outcomes: allOutcomes(records.length, delivered()) };
   }
 
   private async openAs(mode: FileMode): Promise<void> {

@@ -103,7 +103,10 @@ export function selectCatalog(catalog: SingerCatalogInput, streams: readonly Con
           : item,
       );
       let topIndex = metadata.findIndex((item) => item.breadcrumb.length === 0);
-      if (topIndex === -1) topIndex = metadata.unshift({ breadcrumb: [], metadata: {} }) - 1;
+      if (topIndex === -1) {
+        metadata.unshift({ breadcrumb: [], metadata: {} });
+        topIndex = 0;
+      }
       const top: Record<string, unknown> = { ...metadata[topIndex]!.metadata, selected };
       if (stream !== undefined && top['replication-method'] === undefined && entry.replication_method === undefined) {
         const incremental = stream.syncMode === 'incremental' && stream.cursorField !== undefined && stream.cursorField.length > 0;

@@ -7,7 +7,7 @@
  */
 import { readBatchFiles } from '../../../interop/batch-files.ts';
 import { STDIN } from '../../../interop/stdin-source.ts';
-import type { Redact } from '../../../interop/external/redact.ts';
+import { type JsonObject, parseJson } from '../../../protocol/json.ts';
 import { DEFAULT_MAX_LINE_CHARS, type LineBatch } from '../../../protocol/lines.ts';
 import { parseSingerLine } from '../../../protocol/singer.ts';
 import type { Logger } from '../../../sdk/context.ts';
@@ -20,7 +20,6 @@ export interface TapOutput {
   /** The streams this read selected. */
   readonly streams: ReadonlySet<string>;
   readonly logger: Logger;
-  readonly redact: Redact;
 }
 
 export async function* tapMessages(batches: AsyncIterable<LineBatch>, output: TapOutput): AsyncGenerator<SourceMessage> {
@@ -29,7 +28,7 @@ export async function* tapMessages(batches: AsyncIterable<LineBatch>, output: Ta
   const invalid = (line: number, reason: string, raw: string, stream = ''): SourceMessage => ({
     type: 'invalid',
     stream,
-    reason: `${label} line ${line}: ${output.redact(reason)}`,
+    reason: `${label} line ${line}: ${reason}`,
     raw,
     origin: { file: label, line },
   });
@@ -45,11 +44,13 @@ export async function* tapMessages(batches: AsyncIterable<LineBatch>, output: Ta
       if (message === undefined) continue;
       switch (message.type) {
         case 'RECORD':
-          if (streams.has(message.stream)) yield { type: 'record', stream: message.stream, data: message.record, origin: { file: label, line } };
+          if (streams.has(message.stream)) yield { type: 'record', stream: message.stream, data: message.record, origin: { file: label, line }, json: message.json };
           else yield invalid(line, `RECORD of stream "${message.stream}", which this activation does not read (the tap ignored its catalog's selection)`, text, message.stream);
           break;
         case 'STATE':
-          yield { type: 'state', state: stateFromSinger(message.value) };
+          // The parser keeps every number as written (for targets that echo); a source state wants
+          // ordinary numbers, exact only where a double would lose digits — as every Sluice source yields.
+          yield { type: 'state', state: stateFromSinger((parseJson(text) as JsonObject).value ?? null) };
           break;
         case 'SCHEMA':
           if (streams.has(message.stream)) yield { type: 'schema', stream: message.stream, jsonSchema: message.schema, keyProperties: message.keyProperties };
