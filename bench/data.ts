@@ -46,16 +46,26 @@ function hash(n: number): number {
   return x >>> 0;
 }
 
-/** One CSV line for row `id` (1-based). About one name in 64 needs quoting, as real exports do. */
-export function orderLine(id: number): string {
+/** The fields of order `id` (1-based), as text; `name` is "Last, First" for about one order in 64. */
+export function orderFields(id: number): { id: number; email: string; name: string; amount: string; country: string; created_at: string } {
   const h = hash(id);
   const first = FIRST_NAMES[h & 15]!;
   const last = LAST_NAMES[(h >>> 4) & 15]!;
-  const name = (h >>> 8) % 64 === 0 ? `"${last}, ${first}"` : `${first} ${last}`;
-  const amount = (((h >>> 10) % 100_000) / 100).toFixed(2);
-  const country = COUNTRIES[(h >>> 20) & 15]!;
-  const createdAt = new Date(START_MS + id * 31_000 + (h % 1000)).toISOString();
-  return `${id},${first.toLowerCase()}.${last.toLowerCase()}${id}@example.com,${name},${amount},${country},${createdAt}\n`;
+  return {
+    id,
+    email: `${first.toLowerCase()}.${last.toLowerCase()}${id}@example.com`,
+    name: (h >>> 8) % 64 === 0 ? `${last}, ${first}` : `${first} ${last}`,
+    amount: (((h >>> 10) % 100_000) / 100).toFixed(2),
+    country: COUNTRIES[(h >>> 20) & 15]!,
+    created_at: new Date(START_MS + id * 31_000 + (h % 1000)).toISOString(),
+  };
+}
+
+/** One CSV line for row `id` (1-based). About one name in 64 needs quoting, as real exports do. */
+export function orderLine(id: number): string {
+  const o = orderFields(id);
+  const name = o.name.includes(',') ? `"${o.name}"` : o.name;
+  return `${id},${o.email},${name},${o.amount},${o.country},${o.created_at}\n`;
 }
 
 export function csvPath(rows: number): string {

@@ -4,15 +4,20 @@
  * only when a run breaks or loses records, never because a figure missed its target — that shows as FAIL in
  * the report.
  *
+ * Two benchmarks: `file-to-http` (bench/file-to-http.ts) and `singer-target` (bench/singer-target.ts).
+ *
  * Environment:
- * - `BENCH_ROWS`        comma-separated row counts (default `1000000,5000000`), e.g. `BENCH_ROWS=100000`.
+ * - `BENCH_ONLY`        run one benchmark: `file-to-http` or `singer-target` (default: both).
+ * - `BENCH_ROWS`        file-to-http: comma-separated row counts (default `1000000,5000000`), e.g. `BENCH_ROWS=100000`.
+ * - `BENCH_SINGER_ROWS` singer-target: records in the stream (default 1000000).
+ * - `BENCH_SINGER_RUNNERS` singer-target: which runners, comma-separated (default `floor,sluice-singer,sluice-airbyte,faros`).
  * - `BENCH_REPEATS`     rounds per size (default 3 up to 1M rows, 1 above).
  * - `BENCH_SKIP_SLUICE` measure the floor only.
  * - `BENCH_CPU_PROF`    write V8 CPU profiles of the Sluice runs to bench/.data/profiles/.
  * - `BENCH_NO_WRITE`    print only; leave BENCHMARKS.md as it is.
  * - `BENCH_QUIET_WAIT`  seconds to wait, before each run, for other jobs to leave the CPU (default 60; 0: don't).
- * - `BENCH_REPORT_ONLY` measure nothing: re-render the report from the last run's raw figures
- *                       (bench/.data/file-to-http-results.json).
+ * - `BENCH_REPORT_ONLY` measure nothing: re-render the reports from the last run's raw figures
+ *                       (bench/.data/file-to-http-results.json, bench/.data/singer-target-results.json).
  * - `BENCH_SLUICE_BIN`  another checkout's bin/sluice.js, to measure a change against the same floor.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -21,7 +26,10 @@ import { DATA_DIR } from './data.ts';
 import { RAW_RESULTS_FILE, SECTION_ID, type SizeResult, baselineRssKb, failuresOf, markdownReport, runFileToHttp, textReport } from './file-to-http.ts';
 import { type MachineInfo, describeMachine, machineInfo } from './lib/machine.ts';
 import { BENCHMARKS_FILE, writeMarkdownSection } from './lib/markdown-section.ts';
+import { REPO_ROOT } from './lib/measure.ts';
 import { spawnMockDestination } from './lib/mock-process.ts';
+import { markdownReport as singerMarkdown, textReport as singerText, type SingerTargetResult } from './singer-report.ts';
+import { RAW_RESULTS_FILE as SINGER_RESULTS_FILE, SECTION_ID as SINGER_SECTION_ID, parseRunners, runSingerTargetBench } from './singer-target.ts';
 
 function parseSizes(text: string | undefined): number[] {
   if (text === undefined || text.trim() === '') return [1_000_000, 5_000_000];
@@ -67,7 +75,7 @@ async function measure(): Promise<RawResults & { baselineKb: number }> {
       mock,
       log,
       skipSluice: flag('BENCH_SKIP_SLUICE'),
-      quietWaitMs: process.env.BENCH_QUIET_WAIT === undefined ? 60_000 : Number(process.env.BENCH_QUIET_WAIT) * 1000,
+      quietWaitMs: quietWaitMs(),
       ...(flag('BENCH_CPU_PROF') ? { cpuProfileDir: join(DATA_DIR, 'profiles') } : {}),
     });
     const raw = { machine, baselineKb, results };
@@ -78,16 +86,65 @@ async function measure(): Promise<RawResults & { baselineKb: number }> {
   }
 }
 
-async function main(): Promise<void> {
+const quietWaitMs = (): number => (process.env.BENCH_QUIET_WAIT === undefined ? 60_000 : Number(process.env.BENCH_QUIET_WAIT) * 1000);
+
+interface SingerRaw {
+  readonly machine: MachineInfo;
+  readonly baselineKb: number;
+  readonly result: SingerTargetResult;
+}
+
+/** The singer-target benchmark; returns how many runs broke. */
+async function singerTarget(): Promise<number> {
+  let raw: SingerRaw;
+  if (flag('BENCH_REPORT_ONLY')) raw = JSON.parse(readFileSync(SINGER_RESULTS_FILE, 'utf8')) as SingerRaw;
+  else {
+    const rows = Number((process.env.BENCH_SINGER_ROWS ?? '1000000').replace(/_/g, ''));
+    if (!Number.isInteger(rows) || rows < 1) throw new Error('BENCH_SINGER_ROWS must be a positive integer');
+    const repeats = Number(process.env.BENCH_REPEATS ?? '3');
+    if (!Number.isInteger(repeats) || repeats < 1) throw new Error('BENCH_REPEATS must be a positive integer');
+    const machine = machineInfo();
+    log(`singer-target: ${describeMachine(machine)}`);
+    const result = await runSingerTargetBench({
+      rows,
+      repeats,
+      runners: parseRunners(process.env.BENCH_SINGER_RUNNERS),
+      log,
+      quietWaitMs: quietWaitMs(),
+      ...(flag('BENCH_CPU_PROF') ? { cpuProfileDir: join(DATA_DIR, 'profiles') } : {}),
+    });
+    raw = { machine, baselineKb: await baselineRssKb(), result };
+    writeFileSync(SINGER_RESULTS_FILE, `${JSON.stringify(raw, null, 2)}\n`);
+  }
+  process.stdout.write(`\nSinger target → file\n\n${singerText(raw.result)}\n`);
+  if (!flag('BENCH_NO_WRITE')) {
+    const faros = (JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules', 'faros-airbyte-cdk', 'package.json'), 'utf8')) as { version: string }).version;
+    writeMarkdownSection(SINGER_SECTION_ID, singerMarkdown(raw.result, raw.machine, raw.baselineKb, faros));
+    process.stdout.write(`\nwritten to ${BENCHMARKS_FILE}\n`);
+  }
+  return raw.result.failures.length;
+}
+
+/** The file-to-http benchmark; returns how many runs broke. */
+async function fileToHttp(): Promise<number> {
   const { machine, baselineKb, results } = await measure();
   process.stdout.write(`\nfile (CSV) → http\n\n${textReport(results)}\n`);
   if (!flag('BENCH_NO_WRITE')) {
     writeMarkdownSection(SECTION_ID, markdownReport(results, machine, baselineKb));
     process.stdout.write(`\nwritten to ${BENCHMARKS_FILE}\n`);
   }
-  const failures = failuresOf(results);
-  if (failures.length > 0) {
-    process.stderr.write(`\nbenchmark FAILED: ${failures.length} run(s) broke or lost records (see above)\n`);
+  return failuresOf(results).length;
+}
+
+const BENCHMARKS: Record<string, () => Promise<number>> = { 'file-to-http': fileToHttp, 'singer-target': singerTarget };
+
+async function main(): Promise<void> {
+  const only = process.env.BENCH_ONLY;
+  if (only !== undefined && only !== '' && BENCHMARKS[only] === undefined) throw new Error(`BENCH_ONLY: no benchmark ${only} (${Object.keys(BENCHMARKS).join(', ')})`);
+  let broken = 0;
+  for (const [id, run] of Object.entries(BENCHMARKS)) if (only === undefined || only === '' || only === id) broken += await run();
+  if (broken > 0) {
+    process.stderr.write(`\nbenchmark FAILED: ${broken} run(s) broke or lost records (see above)\n`);
     process.exitCode = 1;
   }
 }

@@ -25,6 +25,13 @@ export interface MeasureOptions {
   readonly timeoutMs?: number;
   /** Forward the child's stderr to ours as it arrives (progress, logs). */
   readonly echoStderr?: boolean;
+  /**
+   * Pipe this file into the child's stdin, through `cat` (a pipe, as `tap | target` has, without this
+   * process copying the bytes). Without it the child's stdin is closed.
+   */
+  readonly stdinFile?: string;
+  /** Called with each stdout chunk as it arrives (e.g. to timestamp lines); stdout is still collected. */
+  readonly onStdout?: (chunk: Buffer) => void;
 }
 
 export interface MeasureResult {
@@ -47,14 +54,20 @@ export async function runMeasured(options: MeasureOptions): Promise<MeasureResul
     const started = performance.now();
     // tsx only for TypeScript entry points: compiled code (the built CLI) runs without its loader thread.
     const loader = options.args.some((arg) => arg.endsWith('.ts')) ? ['--import', 'tsx'] : [];
+    const feeder = options.stdinFile === undefined ? undefined : spawn('cat', [options.stdinFile], { stdio: ['ignore', 'pipe', 'inherit'] });
     const child = spawn(process.execPath, [...loader, '--import', REPORT_RSS, ...(options.nodeFlags ?? []), ...options.args], {
       cwd: options.cwd ?? REPO_ROOT,
       env: { ...process.env, ...options.env, BENCH_RSS_FILE: rssFile },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [feeder?.stdout ?? 'ignore', 'pipe', 'pipe'],
     });
+    // The child holds the pipe's read end now; ours would only keep `cat` from seeing a reader go away.
+    feeder?.stdout?.destroy();
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout.push(chunk);
+      options.onStdout?.(chunk);
+    });
     child.stderr.on('data', (chunk: Buffer) => {
       stderr.push(chunk);
       if (options.echoStderr) process.stderr.write(chunk);
@@ -66,6 +79,7 @@ export async function runMeasured(options: MeasureOptions): Promise<MeasureResul
         : setTimeout(() => {
             timedOut = true;
             child.kill('SIGKILL');
+            feeder?.kill('SIGKILL');
           }, options.timeoutMs);
     const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
       child.once('error', reject);

@@ -14,6 +14,7 @@ import { SluiceError, describeError, type ErrorCode } from '../sdk/errors.ts';
 import type { Logger } from '../sdk/context.ts';
 import type { Origin, SourceMessage, State } from '../sdk/source.ts';
 import type { RetryPolicy } from './backoff.ts';
+import { batchesOf } from './batched.ts';
 import { Checkpointer } from './checkpointer.ts';
 import type { RejectLedger } from './ledger.ts';
 import type { MapRecord } from './mapping.ts';
@@ -64,6 +65,8 @@ export class Pipeline {
   private batchSeq = 0;
   private plannedRecords = 0;
   private progressWaiter: (() => void) | undefined;
+  /** A batch was sent since `consumeBatches` last let the event loop run. */
+  private sentSinceYield = false;
   private fatalError: unknown;
 
   constructor(private readonly settings: PipelineSettings) {
@@ -128,20 +131,18 @@ export class Pipeline {
    */
   async run(read: (signal: AbortSignal) => AsyncIterable<SourceMessage>): Promise<void> {
     const signal = this.stop.signal;
-    let iterator: AsyncIterator<SourceMessage> | undefined;
+    let iterator: AsyncIterator<unknown> | undefined;
     let finished = false;
     try {
-      iterator = read(signal)[Symbol.asyncIterator]();
-      while (!signal.aborted) {
-        while (this.unsettled >= this.maxUnsettled && !signal.aborted) await this.progress();
-        const next = await iterator.next();
-        if (next.done) {
-          finished = true;
-          break;
-        }
-        // A message that arrives after the stop is not taken: it was never counted, and state stays before it.
-        if (signal.aborted) break;
-        this.handle(next.value);
+      const messages = read(signal);
+      const batches = batchesOf(messages);
+      if (batches === undefined) {
+        const each = messages[Symbol.asyncIterator]();
+        iterator = each;
+        finished = await this.consume(each, signal);
+      } else {
+        iterator = batches;
+        finished = await this.consumeBatches(batches, signal);
       }
     } catch (error) {
       this.fail(error instanceof SluiceError ? error : new SluiceError('SOURCE_FAILED', describeError(error), { cause: error }));
@@ -154,6 +155,45 @@ export class Pipeline {
     if (this.fatalError === undefined) this.flush();
     while (this.inFlight.size > 0) await Promise.all(this.inFlight);
     clearTimeout(this.batchTimer);
+  }
+
+  /** Take messages until the source ends (true) or the run stops (false). */
+  private async consume(iterator: AsyncIterator<SourceMessage>, signal: AbortSignal): Promise<boolean> {
+    while (!signal.aborted) {
+      while (this.unsettled >= this.maxUnsettled && !signal.aborted) await this.progress();
+      const next = await iterator.next();
+      if (next.done) return true;
+      // A message that arrives after the stop is not taken: it was never counted, and state stays before it.
+      if (signal.aborted) return false;
+      this.handle(next.value);
+    }
+    return false;
+  }
+
+  /**
+   * The same, an array at a time (see batched.ts); the limit on unsettled records still holds per message.
+   *
+   * After a batch is sent, the loop lets the event loop run once before taking more. Input that is already
+   * buffered arrives through promises alone, never passing through the event loop's I/O phase, so without
+   * this the completion of a write (a file's, a response's) would only be seen once the loop is out of
+   * room and must wait — every batch then waits for the previous one instead of overlapping with it.
+   */
+  private async consumeBatches(iterator: AsyncIterator<readonly SourceMessage[]>, signal: AbortSignal): Promise<boolean> {
+    while (!signal.aborted) {
+      while (this.unsettled >= this.maxUnsettled && !signal.aborted) await this.progress();
+      if (this.sentSinceYield) {
+        this.sentSinceYield = false;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      const next = await iterator.next();
+      if (next.done) return true;
+      for (const message of next.value) {
+        while (this.unsettled >= this.maxUnsettled && !signal.aborted) await this.progress();
+        if (signal.aborted) return false;
+        this.handle(message);
+      }
+    }
+    return false;
   }
 
   private handle(message: SourceMessage): void {
@@ -181,7 +221,9 @@ export class Pipeline {
       this.reject(message.stream, segment, 'RECORD_INVALID', invalid, 0, data, message.origin);
       return;
     }
-    const json = stringifyJson(data);
+    // The source's own text of the record, when it has one and no mapping changed the record: exact, and no
+    // second serialization (for protocol targets, this was as costly as parsing the line).
+    const json = data === message.data && message.json !== undefined ? message.json : stringifyJson(data);
     const bytes = Buffer.byteLength(json);
     if (bytes > this.settings.batch.maxBytes) {
       this.reject(message.stream, segment, 'RECORD_INVALID', `record is ${bytes} bytes, over the batch limit of ${this.settings.batch.maxBytes} bytes`, 0, data, message.origin);
@@ -210,6 +252,7 @@ export class Pipeline {
       this.plan_(batch);
       return;
     }
+    this.sentSinceYield = true;
     const task = this.sender.send(batch).finally(() => {
       this.inFlight.delete(task);
       this.wake();

@@ -9,7 +9,19 @@ describe('parseAirbyteLine', () => {
       stream: 's',
       namespace: 'n',
       data: { id: 1 },
+      json: '{"id":1}',
     });
+  });
+
+  it("passes on a record's data as the text it came as, or not at all when that text is not exactly the data", () => {
+    const json = (text: string) => (parseAirbyteLine(text, 1) as { json?: string }).json;
+    expect(json('{"type":"RECORD","record":{"stream":"s","data":{"n":12345678901234567890,"d":1.0,"o":{"data":[1]}},"emitted_at":1}}')).toBe(
+      '{"n":12345678901234567890,"d":1.0,"o":{"data":[1]}}',
+    );
+    // Nested "data" keys elsewhere do not confuse it; the last "data" of the last "record" is the one parsed.
+    expect(json('{"type":"RECORD","meta":{"record":{"data":{"x":1}}},"record":{"stream":"s","data":{"a":1},"data":{"b":2}}}')).toBe('{"b":2}');
+    expect(json('{"type":"RECORD","record":{"stream":"s","data":{"a": 1}}}')).toBeUndefined();
+    expect(json('{"type":"RECORD","record":{"stream":"s","data":{"a":1,"a":2}}}')).toBeUndefined();
   });
 
   it('keeps the whole STATE message, in all three forms, numbers as written', () => {

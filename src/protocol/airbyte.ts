@@ -8,6 +8,7 @@
  * line that lacks what its type needs comes back as an error naming the line. Numbers stay exact.
  */
 import { type JsonObject, type JsonValue, ExactDecimal, stringifyJson } from './json.ts';
+import { memberText } from './json-scan.ts';
 import { type LineError, isObject, lineError, parseJsonVerbatim, parseObjectLine } from './lines.ts';
 
 export interface AirbyteRecord {
@@ -15,6 +16,8 @@ export interface AirbyteRecord {
   readonly stream: string;
   readonly namespace?: string;
   readonly data: JsonObject;
+  /** `data` as the line wrote it, when that text is exactly `data` (compact, no duplicate keys); see `memberText`. */
+  readonly json?: string;
 }
 export type AirbyteStateType = 'LEGACY' | 'STREAM' | 'GLOBAL';
 export interface AirbyteState {
@@ -40,9 +43,12 @@ export interface AirbyteOther {
 }
 export type AirbyteMessage = AirbyteRecord | AirbyteState | AirbyteLog | AirbyteTrace | AirbyteOther;
 
-/** Parse one line; undefined for a blank line. */
-export function parseAirbyteLine(text: string, line: number): AirbyteMessage | LineError | undefined {
-  const parsed = parseObjectLine(text, line);
+/** Where a RECORD keeps its data, for `scanJson`. */
+const DATA_PATH = ['record', 'data'];
+
+/** Parse one line; undefined for a blank line. `chunk` and `offset`: where the line lies in its input, if known (see `parseObjectLine`). */
+export function parseAirbyteLine(text: string, line: number, chunk?: string, offset = 0): AirbyteMessage | LineError | undefined {
+  const parsed = parseObjectLine(text, line, DATA_PATH, chunk, offset);
   if (parsed === undefined || 'reason' in parsed) return parsed;
   const { object, name } = parsed;
   switch (name) {
@@ -51,9 +57,10 @@ export function parseAirbyteLine(text: string, line: number): AirbyteMessage | L
       if (!isObject(record)) return lineError(line, name, 'has no "record" object');
       if (typeof record.stream !== 'string') return lineError(line, name, 'has no "record.stream"');
       if (!isObject(record.data)) return lineError(line, name, 'has no "record.data" object');
-      // The hot path: no closures, no spreads.
-      if (typeof record.namespace !== 'string') return { type: 'RECORD', stream: record.stream, data: record.data };
-      return { type: 'RECORD', stream: record.stream, namespace: record.namespace, data: record.data };
+      // The hot path: no closures, no spreads. The data's own text saves serializing it again.
+      const json = memberText(chunk ?? text, parsed.scan, record.data);
+      if (typeof record.namespace !== 'string') return { type: 'RECORD', stream: record.stream, data: record.data, json };
+      return { type: 'RECORD', stream: record.stream, namespace: record.namespace, data: record.data, json };
     }
     case 'STATE': {
       const state = object.state;

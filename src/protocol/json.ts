@@ -4,9 +4,11 @@
  * `LosslessNumber` (decimals), and stringifying writes them back digit for digit.
  *
  * Both directions take a fast path (plain `JSON.parse` / `JSON.stringify`) and fall back to lossless-json
- * only when a long number is present, so ordinary data pays next to nothing.
+ * only when a long number is present, so ordinary data pays next to nothing: spotting one is a scan that
+ * skips string contents (json-scan.ts) — a character-by-character loop cost as much as JSON.parse itself.
  */
 import { LosslessNumber, isInteger, isSafeNumber, parse as losslessParse, stringify as losslessStringify } from 'lossless-json';
+import { type JsonScan, scanJson } from './json-scan.ts';
 
 export { LosslessNumber };
 
@@ -23,32 +25,6 @@ export class ExactDecimal extends LosslessNumber {
 export type JsonValue = null | boolean | number | string | bigint | LosslessNumber | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
 
-/**
- * Whether the text may hold a number a double cannot keep: 16+ digits in a row (dots allowed) or an
- * exponent of 3+ digits. A plain loop: a regex here cost as much as JSON.parse itself. False positives
- * (long digit runs inside strings) only take the slower exact path.
- */
-function mayHoldLongNumber(text: string): boolean {
-  let digits = 0;
-  let exponentDigits = -1;
-  for (let index = 0; index < text.length; index++) {
-    const code = text.charCodeAt(index);
-    if ((code >= 48 && code <= 57) || code === 46) {
-      if (++digits >= 16) return true;
-      if (exponentDigits >= 0 && code !== 46 && ++exponentDigits >= 3) return true;
-    } else if ((code === 101 || code === 69) && digits > 0) {
-      digits = 0;
-      exponentDigits = 0;
-    } else if ((code === 43 || code === 45) && exponentDigits === 0) {
-      // the exponent's sign
-    } else {
-      digits = 0;
-      exponentDigits = -1;
-    }
-  }
-  return false;
-}
-
 /** Turn a JSON number literal into the most exact JavaScript value for it. */
 export function exactNumber(text: string): number | bigint | LosslessNumber {
   if (isSafeNumber(text)) return Number(text);
@@ -58,7 +34,16 @@ export function exactNumber(text: string): number | bigint | LosslessNumber {
 
 /** Parse JSON text, keeping long numbers exact. Throws SyntaxError on malformed input. */
 export function parseJson(text: string): JsonValue {
-  if (!mayHoldLongNumber(text)) return JSON.parse(text) as JsonValue;
+  return parseScannedJson(text, scanJson(text));
+}
+
+/**
+ * `parseJson` for a caller that has scanned the text already (`scanJson`): the scan says whether a long
+ * number may be there — a plain JSON.parse keeps every shorter one exactly — so only such text takes the
+ * slower exact parser.
+ */
+export function parseScannedJson(text: string, scan: JsonScan): JsonValue {
+  if (!scan.longNumber) return JSON.parse(text) as JsonValue;
   return losslessParse(text, null, exactNumber) as JsonValue;
 }
 

@@ -25,6 +25,19 @@ describe('readLines', () => {
     ]);
   });
 
+  it('joins a line begun in earlier chunks, with a CR at the end of one chunk and the LF in the next', async () => {
+    expect(await collect(['a', 'bc', 'd\r', '\ne\nf', 'g\r', '\n'])).toEqual([
+      [1, 'abcd'],
+      [2, 'e'],
+      [3, 'fg'],
+    ]);
+    // Over the limit only once joined.
+    expect(await collect(['12345', '678\nok\n'], 6)).toEqual([
+      [1, '<too long>'],
+      [2, 'ok'],
+    ]);
+  });
+
   it('decodes UTF-8 split inside a character', async () => {
     const bytes = Buffer.from('🇿🇲 Zambia\nÅ\n');
     expect(await collect([bytes.subarray(0, 3), bytes.subarray(3, 9), bytes.subarray(9)])).toEqual([

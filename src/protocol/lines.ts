@@ -11,7 +11,8 @@
  */
 import { StringDecoder } from 'node:string_decoder';
 import { parse as losslessParse } from 'lossless-json';
-import { ExactDecimal, type JsonObject, type JsonValue, LosslessNumber, parseJson } from './json.ts';
+import { ExactDecimal, type JsonObject, type JsonValue, LosslessNumber, parseScannedJson } from './json.ts';
+import { type JsonScan, scanJson } from './json-scan.ts';
 
 export const DEFAULT_MAX_LINE_CHARS = 64 * 1024 * 1024;
 
@@ -21,6 +22,13 @@ export interface LineBatch {
   readonly lines: readonly string[];
   /** Lines over the limit, by number; their text is not in `lines` (an empty string holds their place). */
   readonly tooLong: readonly number[];
+  /**
+   * The chunk of input the lines were cut from, and where each starts in it (-1 for a line that is not a
+   * piece of it: one begun in an earlier chunk, or a line over the limit). Scanning a line inside its
+   * chunk is faster than scanning the substring (see `scanJson`).
+   */
+  readonly text?: string;
+  readonly offsets?: readonly number[];
 }
 
 export interface ReadLinesOptions {
@@ -58,22 +66,38 @@ export async function* readLines(input: AsyncIterable<Buffer | string>, options:
       }
       continue;
     }
-    if (partsLength > 0) {
-      text = parts.join('') + text;
-      lf += partsLength;
-      parts = [];
-      partsLength = 0;
-    }
     const first = next;
     const lines: string[] = [];
+    const offsets: number[] = [];
     const tooLong: number[] = [];
     let pos = 0;
+    if (partsLength > 0) {
+      // The line begun in earlier chunks ends here. Join just that line: prepending it to the chunk would
+      // copy the whole chunk (the first indexOf flattens the concatenation) — once per chunk, for every line.
+      parts.push(text.slice(0, lf));
+      let line = parts.join('');
+      parts = [];
+      partsLength = 0;
+      if (line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
+      if (line.length > max) {
+        tooLong.push(next);
+        lines.push('');
+      } else lines.push(line);
+      offsets.push(-1);
+      next++;
+      pos = lf + 1;
+      lf = text.indexOf('\n', pos);
+    }
     while (lf !== -1) {
       const end = lf > pos && text.charCodeAt(lf - 1) === 13 ? lf - 1 : lf;
       if (end - pos > max) {
         tooLong.push(next);
         lines.push('');
-      } else lines.push(text.slice(pos, end));
+        offsets.push(-1);
+      } else {
+        lines.push(text.slice(pos, end));
+        offsets.push(pos);
+      }
       next++;
       pos = lf + 1;
       lf = text.indexOf('\n', pos);
@@ -82,7 +106,7 @@ export async function* readLines(input: AsyncIterable<Buffer | string>, options:
       parts.push(text.slice(pos));
       partsLength = text.length - pos;
     }
-    yield { first, lines, tooLong };
+    yield { first, lines, tooLong, text, offsets };
     if (partsLength > max) {
       yield { first: next, lines: [''], tooLong: [next] };
       parts = [];
@@ -110,18 +134,31 @@ export function lineError(line: number, name: string, reason: string): LineError
   return { type: 'ERROR', line, reason: `${name} ${reason}` };
 }
 
-/** The JSON object on a line and its upper-cased `type`, or why not. Shared by the Singer and Airbyte codecs. */
-export function parseObjectLine(text: string, line: number): { object: JsonObject; name: string } | LineError | undefined {
+/**
+ * The JSON object on a line and its upper-cased `type`, or why not. Shared by the Singer and Airbyte codecs.
+ * `recordPath` is where a RECORD keeps its record (`record`, `record.data`): `scan` then locates it in the
+ * text, so the record can be passed on as the text it came as (see `memberText`). `chunk` and `offset`,
+ * when given, say where the line lies in its chunk of input (`LineBatch.text`, `offsets`): it is scanned
+ * there, which is faster, and `scan`'s offsets are then in `chunk`.
+ */
+export function parseObjectLine(
+  text: string,
+  line: number,
+  recordPath?: readonly string[],
+  chunk?: string,
+  offset = 0,
+): { object: JsonObject; name: string; scan: JsonScan } | LineError | undefined {
   let value: JsonValue;
+  const scan = chunk === undefined ? scanJson(text, recordPath) : scanJson(chunk, recordPath, offset, offset + text.length);
   try {
-    value = parseJson(text);
+    value = parseScannedJson(text, scan);
   } catch (error) {
     if (text.trim() === '') return undefined;
     return { type: 'ERROR', line, reason: `not valid JSON (${(error as Error).message})` };
   }
   if (!isObject(value)) return { type: 'ERROR', line, reason: 'not a JSON object' };
   if (typeof value.type !== 'string') return { type: 'ERROR', line, reason: 'the message has no "type"' };
-  return { object: value, name: value.type.toUpperCase() };
+  return { object: value, name: value.type.toUpperCase(), scan };
 }
 
 export function isObject(value: unknown): value is JsonObject {

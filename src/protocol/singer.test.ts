@@ -8,6 +8,7 @@ describe('parseSingerLine', () => {
       type: 'RECORD',
       stream: 's',
       record: { id: 1 },
+      json: '{"id":1}',
     });
     expect(parseSingerLine('{"type":"Schema","stream":"s","schema":{"type":"object"},"key_properties":["id"],"bookmark_properties":["u"]}', 2)).toEqual({
       type: 'SCHEMA',
@@ -16,6 +17,36 @@ describe('parseSingerLine', () => {
       keyProperties: ['id'],
       bookmarkProperties: ['u'],
     });
+  });
+
+  it("passes on a record as the text it came as, only when that text is exactly the record", () => {
+    const json = (text: string) => (parseSingerLine(text, 1) as { json?: string }).json;
+    // Exact numbers and non-ASCII kept as written; nested objects and arrays; members after the record.
+    expect(json('{"type":"RECORD","stream":"s","record":{"n":12345678901234567890,"d":0.1000000000000000000001,"f":2.0,"e":"🇿🇲","o":{"a":[1,{"b":null}]}},"time_extracted":"x"}')).toBe(
+      '{"n":12345678901234567890,"d":0.1000000000000000000001,"f":2.0,"e":"🇿🇲","o":{"a":[1,{"b":null}]}}',
+    );
+    // Strings holding quotes, braces and the key itself; escapes kept as written (they mean the same).
+    expect(json('{"type":"RECORD","stream":"x\\\",\\\"record\\\":{","record":{"s":"}\\\"record\\\":{\\\\","u":"\\u00e9"}}')).toBe('{"s":"}\\\"record\\\":{\\\\","u":"\\u00e9"}');
+    // The record JSON.parse keeps is the last one; a nested "record" key is not the envelope's.
+    expect(json('{"type":"RECORD","meta":{"record":{"z":1}},"stream":"s","record":{"a":1},"record":{"b":2}}')).toBe('{"b":2}');
+    // Not passed on: whitespace between tokens, duplicate keys (at any depth).
+    expect(json('{"type":"RECORD","stream":"s","record":{"a":1, "b":2}}')).toBeUndefined();
+    expect(json('{"type":"RECORD", "stream":"s", "record":{"a":1}}')).toBe('{"a":1}');
+    expect(json('{"type":"RECORD","stream":"s","record":{"a":1,"a":2}}')).toBeUndefined();
+    expect(json('{"type":"RECORD","stream":"s","record":{"a":{"b":1,"b":2}}}')).toBeUndefined();
+    expect(json('{"type":"RECORD","stream":"s","record": {"a":1}}')).toBeUndefined();
+  });
+
+  it('reads a line inside its chunk of input as it reads the line alone', () => {
+    const lines = ['{"type":"RECORD","stream":"s","record":{"a":"x\\"y","n":12345678901234567890}}', '{"type":"RECORD","stream":"s","record":{"b":[1]},"v":"{"}', '{"type":"RECORD","stream":"s","record":{"c":1'];
+    const chunk = `${lines.join('\n')}\n`;
+    let offset = 0;
+    for (const line of lines) {
+      const alone = parseSingerLine(line, 1);
+      expect(parseSingerLine(line, 1, chunk, offset)).toEqual(alone);
+      offset += line.length + 1;
+    }
+    expect(parseSingerLine(lines[0]!, 1, chunk, 0)).toMatchObject({ json: '{"a":"x\\"y","n":12345678901234567890}' });
   });
 
   it('keeps the whole STATE message and its value, numbers as written', () => {

@@ -8,6 +8,7 @@
  * back as an error naming the line. Numbers stay exact (`parseJson`).
  */
 import { type JsonObject, type JsonValue, stringifyJson } from './json.ts';
+import { memberText } from './json-scan.ts';
 import { type LineError, isObject, lineError, parseJsonVerbatim, parseObjectLine } from './lines.ts';
 
 export interface SingerSchema {
@@ -21,6 +22,8 @@ export interface SingerRecord {
   readonly type: 'RECORD';
   readonly stream: string;
   readonly record: JsonObject;
+  /** `record` as the line wrote it, when that text is exactly `record` (compact, no duplicate keys); see `memberText`. */
+  readonly json?: string;
   readonly version?: JsonValue;
 }
 /** `message` is the whole line, so nothing a tap put there is lost; numbers are kept as written (`1.0`). */
@@ -48,9 +51,12 @@ export interface SingerUnknown {
 }
 export type SingerMessage = SingerSchema | SingerRecord | SingerState | SingerActivateVersion | SingerBatch | SingerUnknown;
 
-/** Parse one line; undefined for a blank line. */
-export function parseSingerLine(text: string, line: number): SingerMessage | LineError | undefined {
-  const parsed = parseObjectLine(text, line);
+/** Where a RECORD keeps its record, for `scanJson`. */
+const RECORD_PATH = ['record'];
+
+/** Parse one line; undefined for a blank line. `chunk` and `offset`: where the line lies in its input, if known (see `parseObjectLine`). */
+export function parseSingerLine(text: string, line: number, chunk?: string, offset = 0): SingerMessage | LineError | undefined {
+  const parsed = parseObjectLine(text, line, RECORD_PATH, chunk, offset);
   if (parsed === undefined || 'reason' in parsed) return parsed;
   const { object, name } = parsed;
   const stream = object.stream;
@@ -60,8 +66,10 @@ export function parseSingerLine(text: string, line: number): SingerMessage | Lin
       if (typeof stream !== 'string') return lineError(line, name, 'has no "stream"');
       const record = object.record;
       if (!isObject(record)) return lineError(line, name, 'has no "record" object');
-      if (object.version === undefined) return { type: 'RECORD', stream, record };
-      return { type: 'RECORD', stream, record, version: object.version };
+      // The record's own text saves serializing it again (and keeps its numbers as written).
+      const json = memberText(chunk ?? text, parsed.scan, record);
+      if (object.version === undefined) return { type: 'RECORD', stream, record, json };
+      return { type: 'RECORD', stream, record, json, version: object.version };
     }
     case 'SCHEMA':
       if (typeof stream !== 'string') return lineError(line, name, 'has no "stream"');

@@ -44,7 +44,11 @@ export interface Origin {
 }
 
 export type SourceMessage =
-  | { readonly type: 'record'; readonly stream: string; readonly data: JsonObject; readonly origin?: Origin }
+  /**
+   * `json`, optional: `data` as JSON text, exactly — the same members, numbers digit for digit — when the
+   * source has it anyway (a protocol line). The engine then writes it as is instead of serializing `data`.
+   */
+  | { readonly type: 'record'; readonly stream: string; readonly data: JsonObject; readonly origin?: Origin; readonly json?: string }
   | { readonly type: 'invalid'; readonly stream: string; readonly reason: string; readonly raw: string; readonly origin?: Origin }
   | { readonly type: 'state'; readonly state: State }
   /** A stream's (new) schema, as protocol streams announce it; destinations that create tables use it. */
