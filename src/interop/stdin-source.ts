@@ -34,10 +34,11 @@ export function stdinSource(input: Readable, decode: Decoder): SourceDefinition 
   });
 }
 
-export function invalidLine(line: number, reason: string, raw: string, stream = ''): SourceMessage {
-  return { type: 'invalid', stream, reason: `${STDIN} line ${line}: ${reason}`, raw, origin: { file: STDIN, line } };
+/** A line that could not become a record, named by where it came from (`stdin`, or a child's label). */
+export function invalidLine(line: number, reason: string, raw: string, stream = '', label = STDIN): SourceMessage {
+  return { type: 'invalid', stream, reason: `${label} line ${line}: ${reason}`, raw, origin: { file: label, line } };
 }
 
-export function tooLongLine(line: number): SourceMessage {
-  return invalidLine(line, `the line is longer than ${DEFAULT_MAX_LINE_CHARS / 1024 / 1024} Mi characters and was skipped`, '');
+export function tooLongLine(line: number, label = STDIN): SourceMessage {
+  return invalidLine(line, `the line is longer than ${DEFAULT_MAX_LINE_CHARS / 1024 / 1024} Mi characters and was skipped`, '', '', label);
 }

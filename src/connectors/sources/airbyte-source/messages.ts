@@ -9,7 +9,8 @@
 import { type AirbyteOutput, logAirbyte, logStrayLine, traceErrorMessage } from '../../../interop/external/airbyte-output.ts';
 import { parseAirbyteLine, streamKey } from '../../../protocol/airbyte.ts';
 import { type JsonObject, parseJson } from '../../../protocol/json.ts';
-import { DEFAULT_MAX_LINE_CHARS, type LineBatch, isObject } from '../../../protocol/lines.ts';
+import { type LineBatch, isObject } from '../../../protocol/lines.ts';
+import { invalidLine, tooLongLine } from '../../../interop/stdin-source.ts';
 import { SluiceError } from '../../../sdk/errors.ts';
 import type { SourceMessage } from '../../../sdk/source.ts';
 import { stateFromAirbyte } from './state.ts';
@@ -30,19 +31,13 @@ export async function* readMessages(batches: AsyncIterable<LineBatch>, output: R
     if (!said.has(key)) say();
     said.add(key);
   };
-  const invalid = (line: number, reason: string, raw: string, stream = ''): SourceMessage => ({
-    type: 'invalid',
-    stream,
-    reason: `${label} line ${line}: ${reason}`,
-    raw,
-    origin: { file: label, line },
-  });
+  const invalid = (line: number, reason: string, raw: string, stream = ''): SourceMessage => invalidLine(line, reason, raw, stream, label);
   for await (const batch of batches) {
     for (let index = 0; index < batch.lines.length; index++) {
       const line = batch.first + index;
       const text = batch.lines[index]!;
       if (batch.tooLong.length > 0 && batch.tooLong.includes(line)) {
-        yield invalid(line, `the line is longer than ${DEFAULT_MAX_LINE_CHARS / 1024 / 1024} Mi characters and was skipped`, '');
+        yield tooLongLine(line, label);
         continue;
       }
       const message = parseAirbyteLine(text, line);

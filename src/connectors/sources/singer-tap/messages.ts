@@ -6,9 +6,9 @@
  * ACTIVATE_VERSION is logged and skipped (the engine keeps no table versions); unknown types are logged once.
  */
 import { readBatchFiles } from '../../../interop/batch-files.ts';
-import { STDIN } from '../../../interop/stdin-source.ts';
+import { STDIN, invalidLine, tooLongLine } from '../../../interop/stdin-source.ts';
 import { type JsonObject, parseJson } from '../../../protocol/json.ts';
-import { DEFAULT_MAX_LINE_CHARS, type LineBatch } from '../../../protocol/lines.ts';
+import type { LineBatch } from '../../../protocol/lines.ts';
 import { parseSingerLine } from '../../../protocol/singer.ts';
 import type { Logger } from '../../../sdk/context.ts';
 import type { SourceMessage } from '../../../sdk/source.ts';
@@ -25,19 +25,13 @@ export interface TapOutput {
 export async function* tapMessages(batches: AsyncIterable<LineBatch>, output: TapOutput): AsyncGenerator<SourceMessage> {
   const { label, streams, logger } = output;
   const unknownTypes = new Set<string>();
-  const invalid = (line: number, reason: string, raw: string, stream = ''): SourceMessage => ({
-    type: 'invalid',
-    stream,
-    reason: `${label} line ${line}: ${reason}`,
-    raw,
-    origin: { file: label, line },
-  });
+  const invalid = (line: number, reason: string, raw: string, stream = ''): SourceMessage => invalidLine(line, reason, raw, stream, label);
   for await (const batch of batches) {
     for (let index = 0; index < batch.lines.length; index++) {
       const line = batch.first + index;
       const text = batch.lines[index]!;
       if (batch.tooLong.length > 0 && batch.tooLong.includes(line)) {
-        yield invalid(line, `the line is longer than ${DEFAULT_MAX_LINE_CHARS / 1024 / 1024} Mi characters and was skipped`, '');
+        yield tooLongLine(line, label);
         continue;
       }
       const message = parseSingerLine(text, line);
