@@ -13,8 +13,13 @@ export function commandField(examples: readonly (readonly string[])[]) {
   });
 }
 
-export function connectorConfigField(description: string) {
-  return field(z.record(z.string(), z.unknown()).default({}), { description, secret: true });
+/** The connector's own config; `noun` is what users call the program: tap, target, connector. */
+export function connectorConfigField(noun: 'tap' | 'target' | 'connector') {
+  const plural = `${noun}s`;
+  return field(z.record(z.string(), z.unknown()).default({}), {
+    description: `The ${noun}'s own settings, exactly as its documentation describes them. Sluice writes them to a private temporary file (readable only by its user, removed afterwards) and passes it as \`--config\`. Kept secret, since ${plural} keep credentials here.`,
+    secret: true,
+  });
 }
 
 export const envField = field(z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a variable name: letters, digits and _, not starting with a digit'), z.string()).default({}), {

@@ -12,9 +12,7 @@ export const airbyteDestinationSpec = z.strictObject({
     ['docker', 'run', '--rm', '-i', '-v', '/tmp:/tmp', 'airbyte/destination-local-json:0.2.11'],
     ['destination-duckdb'],
   ]),
-  config: connectorConfigField(
-    "The connector's own settings, as its `spec` describes them. Sluice writes them to a private temporary file (readable only by its user, removed afterwards) and passes it as `--config`. Kept secret, since connectors keep credentials here.",
-  ),
+  config: connectorConfigField('connector'),
   destination_sync_mode: field(z.enum(['append', 'overwrite', 'append_dedup']).default('append'), {
     description:
       "How the connector treats what is already there: `append` adds the records, `overwrite` replaces the stream's data with this run's records, `append_dedup` keeps one row per `primary_key` (the newest by `cursor_field`).",

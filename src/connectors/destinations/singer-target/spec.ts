@@ -9,9 +9,7 @@ import { field } from '../../../sdk/spec.ts';
 
 export const singerTargetSpec = z.strictObject({
   command: commandField([['/opt/targets/target-crm/bin/target-crm'], ['node', 'targets/crm.mjs'], ['npx', 'sluice', 'singer', 'target', 'http']]),
-  config: connectorConfigField(
-    "The target's own settings, exactly as its documentation describes them. Sluice writes them to a private temporary file (readable only by its user, removed afterwards) and passes it as `--config`. Kept secret, since targets keep credentials here.",
-  ),
+  config: connectorConfigField('target'),
   stream: field(z.string().min(1).optional(), {
     description: "The Singer stream name the records are sent under — for most targets, the table or file they land in. Default: the source stream's name.",
     examples: ['customers'],

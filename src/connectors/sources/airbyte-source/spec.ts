@@ -13,9 +13,7 @@ export const airbyteSourceSpec = z.strictObject({
     ['docker', 'run', '--rm', '-i', '-v', '/tmp:/tmp', 'airbyte/source-faker:6.2.6'],
     ['source-github'],
   ]),
-  config: connectorConfigField(
-    "The connector's own settings, as its `spec` describes them. Sluice writes them to a private temporary file (readable only by its user, removed afterwards) and passes it as `--config`. Kept secret, since connectors keep credentials here.",
-  ),
+  config: connectorConfigField('connector'),
   catalog: field(airbyteCatalogSchema.optional(), {
     description:
       "An Airbyte catalog (the `catalog` of the CATALOG message `discover` prints: `{\"streams\": [...]}`) to use instead of running `discover`. Sluice builds the configured catalog for the activation's stream from it.",

@@ -9,9 +9,7 @@ import { field } from '../../../sdk/spec.ts';
 
 export const singerTapSpec = z.strictObject({
   command: commandField([['tap-github'], ['uvx', 'tap-github'], ['/opt/taps/tap-postgres/bin/tap-postgres']]),
-  config: connectorConfigField(
-    "The tap's own settings, exactly as its documentation describes them. Sluice writes them to a private temporary file (readable only by its user, removed afterwards) and passes it as `--config`. Kept secret, since taps keep credentials here.",
-  ),
+  config: connectorConfigField('tap'),
   catalog: field(z.looseObject({ streams: field(z.array(z.looseObject({})), { description: 'The catalog entries, one per stream, as the tap discovers them.' }) }).optional(), {
     description:
       "A Singer catalog (the JSON a tap prints for `--discover`) to use instead of running the tap's discovery, e.g. to set replication metadata the tap needs. Sluice still decides which stream is selected: the activation's stream.",
