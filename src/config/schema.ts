@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { mappingSchema } from '../engine/mapping.ts';
+import { parseSchedule } from '../platform/schedule.ts';
 
 const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
@@ -26,12 +27,26 @@ export const activationSchema = z.strictObject({
   object: z.string().optional(),
   mapping: mappingSchema.optional(),
   sync_mode: z.enum(['append', 'overwrite', 'insert', 'update', 'upsert', 'mirror', 'all']).optional(),
-  /** A cron string or preset such as `@daily`; null or absent means manual only. */
-  schedule: z.string().nullable().optional(),
+  /** A cron string or preset such as `@daily` (UTC unless prefixed `TZ=Area/City `); null or absent means manual only. */
+  schedule: z
+    .string()
+    .nullable()
+    .optional()
+    .superRefine((text, ctx) => {
+      if (text == null) return;
+      const parsed = parseSchedule(text);
+      if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.message });
+    }),
   retry: z
     .strictObject({
       max_attempts: z.number().int().min(1).max(100).optional(),
       max_elapsed_seconds: z.number().positive().optional(),
+    })
+    .optional(),
+  /** Told when a run of this activation fails. */
+  notify: z
+    .strictObject({
+      webhook_url: z.url({ protocol: /^https?$/, error: (issue) => (issue.input === undefined ? 'required' : 'must be an http(s) URL') }),
     })
     .optional(),
 });
