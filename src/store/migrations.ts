@@ -1,0 +1,132 @@
+/**
+ * The store's schema, as an ordered list of migrations that serve PGlite and PostgreSQL alike. Each
+ * migration is a list of single statements (PGlite's parameterised path takes one at a time) applied in
+ * one transaction under an advisory lock, so several processes starting at once apply it exactly once.
+ * Never edit a released migration: add the next one.
+ */
+import type { Database } from './db.ts';
+
+interface Migration {
+  readonly id: number;
+  readonly name: string;
+  readonly statements: readonly string[];
+}
+
+const MIGRATIONS: readonly Migration[] = [
+  {
+    id: 1,
+    name: 'platform',
+    statements: [
+      // Config versions are append-only; the newest is current. Secret values are stored encrypted.
+      `create table sluice.configs (
+        id bigserial primary key,
+        label text not null unique,
+        value jsonb not null,
+        created_at timestamptz not null default now(),
+        created_by text
+      )`,
+      `create table sluice.api_keys (
+        id bigserial primary key,
+        name text not null,
+        prefix text not null,
+        hash text not null unique,
+        created_at timestamptz not null default now(),
+        revoked_at timestamptz,
+        last_used_at timestamptz
+      )`,
+      `create table sluice.runs (
+        id uuid primary key,
+        activation text not null,
+        config_id bigint not null references sluice.configs(id),
+        status text not null check (status in ('queued', 'running', 'succeeded', 'failed', 'interrupted', 'cancelled')),
+        trigger text not null,
+        dry_run boolean not null default false,
+        idempotency_key text unique,
+        counters jsonb not null default '{}',
+        unsettled integer not null default 0,
+        plan jsonb,
+        error text,
+        created_at timestamptz not null default now(),
+        started_at timestamptz,
+        finished_at timestamptz,
+        worker text,
+        attempts integer not null default 0,
+        heartbeat_at timestamptz,
+        cancel_requested boolean not null default false
+      )`,
+      // One active run per activation, enforced by the database itself (safe across API nodes).
+      `create unique index runs_one_active on sluice.runs (activation) where status in ('queued', 'running')`,
+      `create index runs_newest on sluice.runs (created_at desc, id desc)`,
+      `create index runs_activation_newest on sluice.runs (activation, created_at desc, id desc)`,
+      `create index runs_status_newest on sluice.runs (status, created_at desc, id desc)`,
+      `create table sluice.run_logs (
+        id bigserial primary key,
+        run_id uuid not null references sluice.runs(id) on delete cascade,
+        at timestamptz not null,
+        level text not null,
+        message text not null,
+        data jsonb
+      )`,
+      `create index run_logs_run on sluice.run_logs (run_id, id)`,
+      `create table sluice.run_rejects (
+        id bigserial primary key,
+        run_id uuid not null references sluice.runs(id) on delete cascade,
+        at timestamptz not null default now(),
+        stream text not null,
+        object text,
+        code text not null,
+        reason text not null,
+        attempts integer not null,
+        record jsonb,
+        origin jsonb
+      )`,
+      `create index run_rejects_run on sluice.run_rejects (run_id, id)`,
+      // Every committed state is a version; a revert appends a copy of an older one.
+      `create table sluice.state_versions (
+        activation text not null,
+        version integer not null,
+        state jsonb not null,
+        run_id uuid,
+        reverted_from integer,
+        created_at timestamptz not null default now(),
+        primary key (activation, version)
+      )`,
+      `create table sluice.audit_log (
+        id bigserial primary key,
+        at timestamptz not null default now(),
+        actor text not null,
+        action text not null,
+        target text,
+        detail jsonb
+      )`,
+      `create table sluice.schedules (
+        activation text primary key,
+        schedule text not null,
+        next_at timestamptz not null,
+        last_at timestamptz
+      )`,
+    ],
+  },
+];
+
+export const LATEST_MIGRATION = MIGRATIONS[MIGRATIONS.length - 1]?.id ?? 0;
+
+/** Brings the schema up to date; returns the ids it applied. */
+export async function migrate(db: Database): Promise<number[]> {
+  return db.transaction(async (tx) => {
+    // Any number, as long as it is the same everywhere: serialises concurrent starts. Taken before the
+    // bootstrap too: two concurrent `create schema if not exists` race on PostgreSQL (duplicate key).
+    await tx.query('select pg_advisory_xact_lock(727274)');
+    await tx.query('create schema if not exists sluice');
+    await tx.query('create table if not exists sluice.migrations (id integer primary key, name text not null, applied_at timestamptz not null default now())');
+    const done = new Set((await tx.query<{ id: number }>('select id from sluice.migrations')).rows.map((row) => row.id));
+    const applied: number[] = [];
+    for (const migration of MIGRATIONS) {
+      if (done.has(migration.id)) continue;
+      for (const statement of migration.statements) await tx.query(statement);
+      await tx.query('insert into sluice.migrations (id, name) values ($1, $2)', [migration.id, migration.name]);
+      applied.push(migration.id);
+    }
+    return applied;
+  });
+}
