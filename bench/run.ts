@@ -4,10 +4,12 @@
  * only when a run breaks or loses records, never because a figure missed its target — that shows as FAIL in
  * the report.
  *
- * Two benchmarks: `file-to-http` (bench/file-to-http.ts) and `singer-target` (bench/singer-target.ts).
+ * Three benchmarks: `file-to-http` (bench/file-to-http.ts), `singer-target` (bench/singer-target.ts) and
+ * `api-listing` (bench/api-listing.ts: `sluice serve` run listings with 10k runs stored).
  *
  * Environment:
- * - `BENCH_ONLY`        run one benchmark: `file-to-http` or `singer-target` (default: both).
+ * - `BENCH_ONLY`        run one benchmark: `file-to-http`, `singer-target` or `api-listing` (default: all).
+ * - `BENCH_API_SECONDS` api-listing: seconds of load per listing (default 15).
  * - `BENCH_ROWS`        file-to-http: comma-separated row counts (default `1000000,5000000`), e.g. `BENCH_ROWS=100000`.
  * - `BENCH_SINGER_ROWS` singer-target: records in the stream (default 1000000).
  * - `BENCH_SINGER_RUNNERS` singer-target: which runners, comma-separated (default `floor,sluice-singer,sluice-airbyte,faros`).
@@ -24,6 +26,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DATA_DIR } from './data.ts';
 import { RAW_RESULTS_FILE, SECTION_ID, type SizeResult, baselineRssKb, failuresOf, markdownReport, runFileToHttp, textReport } from './file-to-http.ts';
+import { type ApiListingResult, RAW_RESULTS_FILE as API_RESULTS_FILE, SECTION_ID as API_SECTION_ID, failuresOf as apiFailures, markdownReport as apiMarkdown, runApiListingBench, textReport as apiText } from './api-listing.ts';
 import { type MachineInfo, describeMachine, machineInfo } from './lib/machine.ts';
 import { BENCHMARKS_FILE, writeMarkdownSection } from './lib/markdown-section.ts';
 import { REPO_ROOT } from './lib/measure.ts';
@@ -136,7 +139,27 @@ async function fileToHttp(): Promise<number> {
   return failuresOf(results).length;
 }
 
-const BENCHMARKS: Record<string, () => Promise<number>> = { 'file-to-http': fileToHttp, 'singer-target': singerTarget };
+/** The api-listing benchmark; returns how many listings answered with errors. */
+async function apiListing(): Promise<number> {
+  let result: ApiListingResult;
+  if (flag('BENCH_REPORT_ONLY')) result = JSON.parse(readFileSync(API_RESULTS_FILE, 'utf8')) as ApiListingResult;
+  else {
+    const machine = machineInfo();
+    log(`api-listing: ${describeMachine(machine)}`);
+    result = await runApiListingBench({ machine, seconds: Number(process.env.BENCH_API_SECONDS ?? '15'), log });
+    writeFileSync(API_RESULTS_FILE, `${JSON.stringify(result, null, 2)}\n`);
+  }
+  process.stdout.write(`\nsluice serve: run listings\n\n${apiText(result)}\n`);
+  if (!flag('BENCH_NO_WRITE')) {
+    writeMarkdownSection(API_SECTION_ID, apiMarkdown(result));
+    process.stdout.write(`\nwritten to ${BENCHMARKS_FILE}\n`);
+  }
+  const failures = apiFailures(result);
+  for (const failure of failures) log(`api-listing: ${failure}`);
+  return failures.length;
+}
+
+const BENCHMARKS: Record<string, () => Promise<number>> = { 'file-to-http': fileToHttp, 'singer-target': singerTarget, 'api-listing': apiListing };
 
 async function main(): Promise<void> {
   const only = process.env.BENCH_ONLY;

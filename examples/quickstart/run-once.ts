@@ -1,5 +1,5 @@
 /**
- * `npm start`: the quickstart end to end, offline. It starts a local receiver (the bench mock destination)
+ * `npm run demo`: the quickstart end to end as a one-off CLI run, offline. It starts a local receiver (the bench mock destination)
  * on 127.0.0.1:8787, runs `sluice run examples/quickstart/sluice.yaml`, and shows what arrived. Two rows of
  * orders.csv are broken on purpose, so the run also shows how rejects are reported.
  */

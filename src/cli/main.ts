@@ -11,6 +11,10 @@ import { registerAirbyteCommand } from './commands/airbyte.ts';
 import { runCommand } from './commands/run.ts';
 import { registerSingerCommands } from './commands/singer.ts';
 import { validateCommand } from './commands/validate.ts';
+import { registerWorkerCommand } from './commands/worker.ts';
+import { registerApplyCommand } from './commands/apply.ts';
+import { registerKeysCommand } from './commands/keys.ts';
+import { registerServeCommand } from './commands/serve.ts';
 import { EXIT, type Output, processOutput } from './output.ts';
 
 export function buildProgram(output: Output, setExit: (code: number) => void): Command {
@@ -63,6 +67,10 @@ export function buildProgram(output: Output, setExit: (code: number) => void): C
   registerTestCommand(program, output, setExit);
   registerNewCommand(program, output, setExit);
   registerDocsCommand(program, output, setExit);
+  registerWorkerCommand(program, output, setExit);
+  registerServeCommand(program, output, setExit);
+  registerApplyCommand(program, output, setExit);
+  registerKeysCommand(program, output, setExit);
 
   return program;
 }

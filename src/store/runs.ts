@@ -147,7 +147,11 @@ export async function listRuns(db: Queryable, query: RunPageQuery): Promise<RunP
   const after = decodeCursor(query.cursor);
   const where: string[] = [];
   const params: unknown[] = [];
-  if (query.activations !== undefined) {
+  if (query.activations !== undefined && query.activations.length === 1) {
+    // One activation as `=`, so the planner can walk runs_activation_newest.
+    params.push(query.activations[0]);
+    where.push(`activation = $${params.length}`);
+  } else if (query.activations !== undefined) {
     params.push(query.activations);
     where.push(`activation = any($${params.length}::text[])`);
   }
