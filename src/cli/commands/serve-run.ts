@@ -1,8 +1,7 @@
 /**
  * What `sluice serve` does (loaded only when the command runs: the server's dependencies stay out of
  * every other command's start-up): the platform in one process. It opens the store (embedded PGlite
- * under SLUICE_HOME, or
- * PostgreSQL with DATABASE_URL), makes sure an API key exists, optionally loads a config file as a new
+ * under SLUICE_HOME, or PostgreSQL with DATABASE_URL), makes sure an API key exists, optionally loads a config file as a new
  * version, starts the HTTP API, and — unless `--no-worker` — a worker and the scheduler in-process.
  * SIGINT/SIGTERM stop it gracefully: the server stops accepting, runs in flight end `interrupted` with
  * their state saved, and the store is closed.
