@@ -12,6 +12,8 @@ type Loader<T> = () => Promise<{ default: T }>;
 export const sourceLoaders: Readonly<Record<string, Loader<SourceDefinition>>> = {
   'airbyte-source': () => import('./sources/airbyte-source/index.ts'),
   file: () => import('./sources/file/index.ts'),
+  mysql: () => import('./sources/mysql/index.ts'),
+  postgres: () => import('./sources/postgres/index.ts'),
   'singer-tap': () => import('./sources/singer-tap/index.ts'),
 };
 
@@ -19,6 +21,8 @@ export const destinationLoaders: Readonly<Record<string, Loader<DestinationDefin
   'airbyte-destination': () => import('./destinations/airbyte-destination/index.ts'),
   file: () => import('./destinations/file/index.ts'),
   http: () => import('./destinations/http/index.ts'),
+  pendo: () => import('./destinations/pendo/index.ts'),
+  postgres: () => import('./destinations/postgres/index.ts'),
   'singer-target': () => import('./destinations/singer-target/index.ts'),
 };
 
