@@ -114,6 +114,51 @@ describe('sluice CLI', () => {
     expect(result.stderr).toContain('sample 1: {"id":1,"email":"user1@example.com","amount":"1.50"}');
   });
 
+  it('run with sync_mode upsert keeps fingerprints next to the state: a rerun sends only changed rows; the guard stops a large change until --force', async () => {
+    const target = await startReceiver();
+    receivers.push(target);
+    const csv = await writeCsv('upsert.csv', 50);
+    const path = join(dir, 'upsert.json');
+    const write = (extra: Record<string, unknown>) => {
+      const value = config(target.url, csv, { op_field: '_op' });
+      Object.assign(value.activations[0]!, { name: 'orders_upsert', sync_mode: 'upsert', primary_key: 'id', ...extra });
+      return writeFile(path, JSON.stringify(value));
+    };
+    await write({ max_change_ratio: 0.1 });
+    const first = await sluice(['run', path, '--log-level', 'silent']);
+    expect(first.code).toBe(0);
+    expect(target.acceptedIds()).toHaveLength(50);
+    expect((await readFile(join(dir, '.sluice/state/orders_upsert.fingerprints'))).length).toBeGreaterThan(50 * 16);
+
+    // 2 of 50 changed (4%): under the limit.
+    const lines = (await readFile(csv, 'utf8')).split('\n');
+    lines[3] = '3,changed3@example.com,3.50';
+    lines[4] = '4,changed4@example.com,4.50';
+    await writeFile(csv, lines.join('\n'));
+    const dry = await sluice(['run', path, '--dry-run', '--log-level', 'silent']);
+    expect(dry.stderr).toContain('changes: 0 creates · 2 updates · 0 deletes · 48 unchanged');
+    expect(dry.stderr).toContain('update 1: {"id":3,"email":"changed3@example.com","amount":"3.50"}');
+    const second = await sluice(['run', path, '--log-level', 'silent']);
+    expect(second.code).toBe(0);
+    expect(second.stderr).toMatch(/read 50 · delivered 2 · unchanged 48 · deleted 0 · rejected 0/);
+    expect(target.requests.at(-1)?.records).toEqual([
+      { _op: 'update', id: 3, email: 'changed3@example.com', amount: '3.50' },
+      { _op: 'update', id: 4, email: 'changed4@example.com', amount: '4.50' },
+    ]);
+
+    // 10 of 50 changed (20%): over the limit; --force sends them.
+    for (let row = 10; row < 20; row++) lines[row] = `${row},more${row}@example.com,1.00`;
+    await writeFile(csv, lines.join('\n'));
+    const stopped = await sluice(['run', path, '--log-level', 'silent']);
+    expect(stopped.code).toBe(1);
+    expect(stopped.stderr).toContain('error: CHANGE_LIMIT: plan changes 20.0% of 50 rows (creates 0, updates 10, deletes 0), over max_change_ratio 0.1; run with a higher limit or --force');
+    const requests = target.requests.length;
+    const forced = await sluice(['run', path, '--force', '--json', '--log-level', 'silent']);
+    expect(forced.code).toBe(0);
+    expect(JSON.parse(forced.stdout)[0].counters).toMatchObject({ read: 50, delivered: 10, unchanged: 40 });
+    expect(target.requests.length).toBeGreaterThan(requests);
+  });
+
   it('SIGINT stops reading, drains in-flight batches and exits 130', async () => {
     const target = await startReceiver(async (request, index, res, req) => {
       await new Promise((resolve) => setTimeout(resolve, 100));

@@ -30,11 +30,12 @@ export function buildProgram(output: Output, setExit: (code: number) => void): C
     .description('run the activations of a config file (all of them, or one with --activation)')
     .argument('<config>', 'config file (JSON or YAML)')
     .option('-a, --activation <name>', 'run only this activation')
-    .option('--dry-run', 'do everything but send: print the plan and sample payloads')
-    .option('--state <file>', 'state file (default: $SLUICE_HOME/state/<activation>.json); rejects go next to it')
+    .option('--dry-run', 'do everything but send: print the plan (creates, updates, deletes) and sample payloads')
+    .option('--force', 'run even when the plan exceeds max_change_ratio, or the source schema changed under on_schema_change: fail')
+    .option('--state <file>', 'state file (default: $SLUICE_HOME/state/<activation>.json); fingerprints and rejects go next to it')
     .option('--json', 'print the run summaries as JSON on stdout')
     .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']))
-    .action(async (config: string, options: { activation?: string; dryRun?: boolean; state?: string; json?: boolean; logLevel?: string }) => {
+    .action(async (config: string, options: { activation?: string; dryRun?: boolean; force?: boolean; state?: string; json?: boolean; logLevel?: string }) => {
       setExit(await runCommand(config, options, output));
     });
 

@@ -51,6 +51,17 @@ describe('resolveConfig', () => {
     );
   });
 
+  it('passes the change-detection settings through, and checks them', async () => {
+    const activation = { ...good.activations[0]!, sync_mode: 'upsert', primary_key: 'id', max_change_ratio: 0.25, on_schema_change: 'fail' };
+    const resolved = await resolveConfig({ ...good, activations: [activation] }, {});
+    expect(resolved.issues).toEqual([]);
+    expect(resolved.activations[0]).toMatchObject({ syncMode: 'upsert', primaryKey: ['id'], maxChangeRatio: 0.25, onSchemaChange: 'fail' });
+    const composite = await resolveConfig({ ...good, activations: [{ ...activation, primary_key: ['region', 'id'] }] }, {});
+    expect(composite.activations[0]?.primaryKey).toEqual(['region', 'id']);
+    const bad = await resolveConfig({ ...good, activations: [{ ...activation, primary_key: [], max_change_ratio: 1.5, on_schema_change: 'ignore' }] }, {});
+    expect(bad.issues.map((issue) => issue.path).sort()).toEqual(['activations[0].max_change_ratio', 'activations[0].on_schema_change', 'activations[0].primary_key']);
+  });
+
   it('substitutes ${VAR} and names the path of an unset one', async () => {
     const config = structuredClone(good) as typeof good & { destinations: { api: Record<string, unknown> } };
     config.destinations.api.url = '${API_URL}';

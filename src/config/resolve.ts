@@ -72,6 +72,9 @@ export async function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = proce
       destination: { ...destination, ...(activation.object === undefined ? {} : { object: activation.object }) },
       ...(activation.mapping === undefined ? {} : { mapping: activation.mapping }),
       ...(activation.sync_mode === undefined ? {} : { syncMode: activation.sync_mode }),
+      ...(activation.primary_key === undefined ? {} : { primaryKey: typeof activation.primary_key === 'string' ? [activation.primary_key] : activation.primary_key }),
+      ...(activation.max_change_ratio === undefined ? {} : { maxChangeRatio: activation.max_change_ratio }),
+      ...(activation.on_schema_change === undefined ? {} : { onSchemaChange: activation.on_schema_change }),
       ...(activation.retry === undefined
         ? {}
         : {

@@ -27,6 +27,12 @@ export const activationSchema = z.strictObject({
   object: z.string().optional(),
   mapping: mappingSchema.optional(),
   sync_mode: z.enum(['append', 'overwrite', 'insert', 'update', 'upsert', 'mirror', 'all']).optional(),
+  /** Source field(s) that identify a record, for the diff modes; defaults to the stream's own primary key. */
+  primary_key: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+  /** Diff modes: a run whose plan changes more than this share of the rows last delivered stops before sending. */
+  max_change_ratio: z.number().min(0).max(1).optional(),
+  /** When the source stream's columns change: `continue` (recorded on the run) or `fail` (the run stops before reading). */
+  on_schema_change: z.enum(['continue', 'fail']).optional(),
   /** A cron string or preset such as `@daily` (UTC unless prefixed `TZ=Area/City `); null or absent means manual only. */
   schedule: z
     .string()

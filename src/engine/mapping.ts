@@ -101,3 +101,8 @@ function setPath(out: JsonObject, path: Array<string | number>, value: JsonValue
   }
   node[path[path.length - 1]!] = value;
 }
+
+/** Set a (possibly dotted) destination field, building nested objects as a mapping would. */
+export function setField(out: JsonObject, target: string, value: JsonValue): void {
+  setPath(out, parsePath(target), value);
+}

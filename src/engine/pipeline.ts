@@ -3,19 +3,25 @@
  * with backpressure (reading pauses while too many records are unsettled, so memory is bounded by batches
  * in flight, never by input size) and checkpointing (state advances only over settled records).
  *
- * Every record read ends in exactly one counter: delivered, rejected (with a ledger entry) — or, only when
- * the run fails or is interrupted, unsettled, in which case state has not passed it and the next run
- * sends it again.
+ * Every record read ends in exactly one counter: delivered, rejected (with a ledger entry), unchanged
+ * (diff modes: not sent) — or, only when the run fails or is interrupted, unsettled, in which case state
+ * has not passed it and the next run sends it again.
+ *
+ * With a diff-based sync mode the pipeline also runs change detection (diff.ts) between validation and
+ * batching, and, in mirror mode, sends a delete for every key of the old snapshot the source no longer had,
+ * once the source has ended.
  */
 import { randomUUID } from 'node:crypto';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { type JsonObject, type JsonValue, stringifyJson } from '../protocol/json.ts';
-import type { BatchLimits, DestinationSyncMode, StreamingObject } from '../sdk/destination.ts';
+import type { BatchLimits, DestinationSyncMode, OutgoingStream, StreamingObject } from '../sdk/destination.ts';
 import { SluiceError, describeError, type ErrorCode } from '../sdk/errors.ts';
 import type { Logger } from '../sdk/context.ts';
 import type { Origin, SourceMessage, State } from '../sdk/source.ts';
 import type { RetryPolicy } from './backoff.ts';
 import { batchesOf } from './batched.ts';
 import { Checkpointer } from './checkpointer.ts';
+import type { ChangeDetector } from './diff.ts';
 import type { RejectLedger } from './ledger.ts';
 import type { MapRecord } from './mapping.ts';
 import { Admission } from './rate-limiter.ts';
@@ -31,6 +37,10 @@ export interface PipelineSettings {
   readonly config: unknown;
   readonly session: unknown;
   readonly syncMode: DestinationSyncMode;
+  /** What mapped records look like, for the destination. */
+  readonly stream: OutgoingStream;
+  /** Diff modes with fingerprints: change detection against what was last delivered. */
+  readonly diff?: ChangeDetector | undefined;
   readonly map: MapRecord;
   readonly validate: Validate | undefined;
   readonly batch: BatchLimits;
@@ -48,7 +58,7 @@ export interface PipelineSettings {
 const SAMPLE_COUNT = 3;
 
 export class Pipeline {
-  readonly counters: RunCounters = { read: 0, delivered: 0, rejected: 0, retried: 0, batches: 0 };
+  readonly counters: RunCounters = { read: 0, delivered: 0, rejected: 0, unchanged: 0, deleted: 0, retried: 0, batches: 0 };
   readonly checkpointer: Checkpointer;
   private readonly sender: Sender;
   /** Stops reading and retrying: on interrupt or failure. */
@@ -58,6 +68,9 @@ export class Pipeline {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly maxUnsettled: number;
   private readonly samples: JsonObject[] = [];
+  private readonly planned = { creates: 0, updates: 0, deletes: 0, unchanged: 0 };
+  private readonly samplesByKind = { creates: [] as JsonObject[], updates: [] as JsonObject[], deletes: [] as JsonObject[] };
+  private readonly diff: ChangeDetector | undefined;
   private unsettled = 0;
   private batch: PendingRecord[] = [];
   private batchBytes = 0;
@@ -71,6 +84,7 @@ export class Pipeline {
 
   constructor(private readonly settings: PipelineSettings) {
     this.checkpointer = new Checkpointer(settings.initialState, settings.dryRun ? undefined : settings.onCommit);
+    this.diff = settings.diff;
     // Enough to keep every send slot busy with a full batch queued behind it, and no more.
     this.maxUnsettled = settings.batch.maxRecords * (settings.concurrency * 2 + 1);
     const admission = new Admission(settings.concurrency, settings.requestsPerSecond);
@@ -84,12 +98,20 @@ export class Pipeline {
         session: settings.session,
         object: settings.objectName,
         syncMode: settings.syncMode,
+        stream: settings.stream,
       },
       admission,
       settings.retry,
       {
         delivered: (record) => {
-          this.counters.delivered++;
+          const change = record.change;
+          if (change === undefined) this.counters.delivered++;
+          else {
+            const deleted = record.op === 'delete';
+            if (deleted) this.counters.deleted++;
+            else this.counters.delivered++;
+            this.diff!.delivered(change, deleted);
+          }
           this.settle(record.segment);
         },
         rejected: (record, code, reason, attempts) => this.reject(record.stream, record.segment, code, reason, attempts, record.data, record.origin),
@@ -110,6 +132,11 @@ export class Pipeline {
     return this.fatalError;
   }
 
+  /** Diff modes: this run's change detection (what it delivered, to merge into the next snapshot). */
+  get changes(): ChangeDetector | undefined {
+    return this.diff;
+  }
+
   get unsettledCount(): number {
     return this.unsettled;
   }
@@ -121,6 +148,8 @@ export class Pipeline {
       records: this.plannedRecords,
       batches: this.counters.batches,
       samples: this.samples,
+      ...this.planned,
+      samplesByKind: this.samplesByKind,
     };
   }
 
@@ -149,6 +178,14 @@ export class Pipeline {
     } finally {
       if (!finished && iterator?.return !== undefined) {
         await Promise.race([iterator.return(), new Promise((resolve) => setTimeout(resolve, 1000).unref())]).catch(() => undefined);
+      }
+    }
+    // Deletes only after a complete read: a key not seen in a partial one may still be in the source.
+    if (finished && this.diff?.mode === 'mirror' && this.fatalError === undefined && !signal.aborted) {
+      try {
+        await this.sendDeletes(this.diff, signal);
+      } catch (error) {
+        this.fail(error);
       }
     }
     // Records already read are cheap to finish: send the partial batch unless the run has failed.
@@ -205,9 +242,23 @@ export class Pipeline {
     this.counters.read++;
     const segment = this.checkpointer.addRecord();
     this.unsettled++;
+    const diff = this.diff;
     if (message.type === 'invalid') {
+      if (diff !== undefined) diff.unkeyed++;
       this.reject(message.stream, segment, 'RECORD_MALFORMED', message.reason, 0, message.raw, message.origin);
       return;
+    }
+    // Diff modes key the source record before mapping: a record the mapping rejects is still present.
+    let key: string | undefined;
+    let index = -1;
+    if (diff !== undefined) {
+      key = diff.readKey(message.data);
+      if (key === undefined) {
+        diff.unkeyed++;
+        this.reject(message.stream, segment, 'RECORD_INVALID', `the primary key (${this.settings.stream.primaryKey?.join(', ') ?? 'key'}) is missing or null`, 0, message.data, message.origin);
+        return;
+      }
+      index = diff.lookup(key);
     }
     let data: JsonObject;
     try {
@@ -229,7 +280,43 @@ export class Pipeline {
       this.reject(message.stream, segment, 'RECORD_INVALID', `record is ${bytes} bytes, over the batch limit of ${this.settings.batch.maxBytes} bytes`, 0, data, message.origin);
       return;
     }
-    this.add({ stream: message.stream, data, json, bytes, segment, origin: message.origin });
+    if (diff === undefined) {
+      this.add({ stream: message.stream, data, json, bytes, segment, origin: message.origin });
+      return;
+    }
+    const change = diff.classify(key!, index, json);
+    if (change === undefined) {
+      // Not to be sent: settled now, its fingerprint unchanged.
+      this.counters.unchanged++;
+      this.planned.unchanged++;
+      this.settle(segment);
+      return;
+    }
+    this.add({ stream: message.stream, data, json, bytes, segment, origin: message.origin, op: index < 0 ? 'create' : 'update', change });
+  }
+
+  /** Mirror: a delete for every key of the old snapshot that the source did not have this time. */
+  private async sendDeletes(diff: ChangeDetector, signal: AbortSignal): Promise<void> {
+    if (diff.unkeyed > 0) {
+      this.settings.logger.warn({ records: diff.unkeyed }, 'mirror: records without a usable primary key were read, so no deletes are sent this run');
+      return;
+    }
+    const { old, seen } = diff;
+    const stream = this.settings.stream.name;
+    for (let index = 0; index < old.count; index++) {
+      if (seen!.has(index)) continue;
+      while (this.unsettled >= this.maxUnsettled && !signal.aborted) await this.progress();
+      if (this.sentSinceYield) {
+        this.sentSinceYield = false;
+        await yieldToLoop();
+      }
+      if (signal.aborted) return;
+      const data = diff.deleteData(index);
+      const json = stringifyJson(data);
+      const segment = this.checkpointer.addRecord();
+      this.unsettled++;
+      this.add({ stream, data, json, bytes: Buffer.byteLength(json), segment, origin: undefined, op: 'delete', change: diff.deleteChange(index) });
+    }
   }
 
   private add(record: PendingRecord): void {
@@ -266,6 +353,12 @@ export class Pipeline {
     for (const record of batch.records) {
       this.plannedRecords++;
       if (this.samples.length < SAMPLE_COUNT) this.samples.push(record.data);
+      if (record.change?.same === true) this.planned.unchanged++;
+      else {
+        const kind = record.op === 'delete' ? 'deletes' : record.op === 'update' ? 'updates' : 'creates';
+        this.planned[kind]++;
+        if (this.samplesByKind[kind].length < SAMPLE_COUNT) this.samplesByKind[kind].push(record.data);
+      }
       this.settle(record.segment);
     }
   }

@@ -13,12 +13,15 @@ import { SluiceError, describeError, type ErrorCode } from '../sdk/errors.ts';
 import { type Outcome, allOutcomes, rejected, retry } from '../sdk/outcome.ts';
 import type { Origin } from '../sdk/source.ts';
 import { type RetryPolicy, backoffDelay, mayRetry } from './backoff.ts';
+import type { Change } from './diff.ts';
 import type { Admission } from './rate-limiter.ts';
 
 export interface PendingRecord extends OutgoingRecord {
   readonly segment: number;
   readonly bytes: number;
   readonly origin: Origin | undefined;
+  /** Diff modes: the fingerprint that advances when this record is delivered. */
+  readonly change?: Change;
 }
 
 export interface Batch {

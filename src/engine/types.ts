@@ -1,13 +1,15 @@
 /**
- * The engine's vocabulary: a resolved activation (what to run), run options (where state and rejects go)
- * and the run summary (what happened, with counters that always add up: read = delivered + rejected
- * + unsettled, and unsettled is 0 unless the run failed or was interrupted).
+ * The engine's vocabulary: a resolved activation (what to run), run options (where state, fingerprints and
+ * rejects go) and the run summary (what happened, with counters that always add up: read = delivered
+ * + rejected + unchanged + unsettled, and unsettled is 0 unless the run failed or was interrupted).
  */
 import type { JsonObject } from '../protocol/json.ts';
 import type { DestinationDefinition, DestinationSyncMode } from '../sdk/destination.ts';
 import type { Logger } from '../sdk/context.ts';
 import type { SourceDefinition, State } from '../sdk/source.ts';
 import type { RetryPolicy } from './backoff.ts';
+import type { SchemaDrift } from './drift.ts';
+import type { FingerprintStore } from './fingerprints.ts';
 import type { RejectLedger } from './ledger.ts';
 import type { Mapping } from './mapping.ts';
 import type { StateStore } from './state-store.ts';
@@ -19,6 +21,12 @@ export interface ActivationPlan {
   readonly mapping?: Mapping;
   readonly syncMode?: DestinationSyncMode;
   readonly retry?: Partial<RetryPolicy>;
+  /** Source field names that identify a record (diff modes); defaults to the stream's own primary key. */
+  readonly primaryKey?: readonly string[];
+  /** Diff modes: stop before sending when the plan changes more than this share (0..1) of the rows last delivered. */
+  readonly maxChangeRatio?: number;
+  /** What a change in the source stream's columns does: `continue` (recorded on the run; default) or `fail`. */
+  readonly onSchemaChange?: 'continue' | 'fail';
 }
 
 export interface RunOptions {
@@ -27,6 +35,13 @@ export interface RunOptions {
   readonly ledger: RejectLedger;
   readonly runId?: string;
   readonly dryRun?: boolean;
+  /**
+   * Where the activation's fingerprints (what was last delivered) live. Without it a run keeps none: the
+   * diff modes then send every record (op unset), and schema drift is not detected.
+   */
+  readonly fingerprints?: FingerprintStore;
+  /** Run even when the plan exceeds `maxChangeRatio`, or the schema changed under `onSchemaChange: fail`. */
+  readonly force?: boolean;
   readonly logger?: Logger;
   /** Abort to stop reading, drain in-flight batches and save state (SIGINT, cancel). */
   readonly signal?: AbortSignal;
@@ -43,7 +58,15 @@ export interface RunCounters {
   /** Records (and malformed inputs) read from the source. */
   read: number;
   delivered: number;
+  /**
+   * Refused records, in the ledger. Mirror's deletes are not records read: a refused delete counts here
+   * too, so then read + deletes sent = delivered + deleted + rejected + unchanged + unsettled.
+   */
   rejected: number;
+  /** Diff modes: records read but not sent — identical to what was last delivered, or a change the mode does not send. */
+  unchanged: number;
+  /** Mirror: deletes delivered (keys that vanished from the source). */
+  deleted: number;
   /** Record re-sends after a transient failure. */
   retried: number;
   /** Write calls made (requests, for HTTP destinations). */
@@ -53,10 +76,25 @@ export interface RunCounters {
 export interface DryRunPlan {
   readonly object: string;
   readonly syncMode: DestinationSyncMode;
-  /** Records that would be sent. */
+  /** Records that would be sent (deletes included). */
   readonly records: number;
   readonly batches: number;
+  /** The first records that would be sent, of any kind. */
   readonly samples: readonly JsonObject[];
+  /** New keys to send (append, overwrite and runs without fingerprints: every record). */
+  readonly creates: number;
+  /** Changed keys to send. */
+  readonly updates: number;
+  /** Mirror: keys gone from the source, to delete. */
+  readonly deletes: number;
+  /** Records identical to what was last delivered, or changes the mode does not send (mode `all` sends them anyway). */
+  readonly unchanged: number;
+  /** Up to three payloads of each kind. */
+  readonly samplesByKind: {
+    readonly creates: readonly JsonObject[];
+    readonly updates: readonly JsonObject[];
+    readonly deletes: readonly JsonObject[];
+  };
 }
 
 export type RunStatus = 'succeeded' | 'failed' | 'interrupted';
@@ -74,5 +112,8 @@ export interface RunSummary {
   readonly recordsPerSecond: number;
   readonly state: State | undefined;
   readonly error?: string;
+  /** Dry runs, and runs stopped by max_change_ratio: what would be sent. */
   readonly plan?: DryRunPlan;
+  /** The source stream's columns changed since the fingerprints were last saved. */
+  readonly drift?: SchemaDrift;
 }

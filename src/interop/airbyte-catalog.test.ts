@@ -31,8 +31,8 @@ describe('configured catalogs', () => {
 
   it('maps destination sync modes both ways', () => {
     expect(supportedDestinationModes(fileDestination)).toEqual(['append', 'overwrite']);
-    expect(supportedDestinationModes(httpDestination)).toEqual(['append']);
+    expect(supportedDestinationModes(httpDestination)).toEqual(['append', 'append_dedup', 'update']);
     const parsed = parseConfiguredCatalog({ streams: [{ stream: { name: 's', json_schema: {} }, sync_mode: 'full_refresh', destination_sync_mode: 'overwrite' }] });
-    expect(parsed.ok && writeSyncMode(parsed.catalog, httpDestination, 'records')).toEqual({ error: 'destination http cannot do destination_sync_mode overwrite (streams: s); it supports append' });
+    expect(parsed.ok && writeSyncMode(parsed.catalog, httpDestination, 'records')).toEqual({ error: 'destination http cannot do destination_sync_mode overwrite (streams: s); it supports append, append_dedup, update' });
   });
 });

@@ -44,7 +44,7 @@ describe('airbyte spec, check, discover', () => {
     const destinationSpec = await runMain(['airbyte', 'destination/http', 'spec']);
     expect(parse(destinationSpec.stdout)[0]).toMatchObject({
       type: 'SPEC',
-      spec: { supported_destination_sync_modes: ['append'], connectionSpecification: { properties: { headers: { airbyte_secret: true } } } },
+      spec: { supported_destination_sync_modes: ['append', 'append_dedup', 'update'], connectionSpecification: { properties: { headers: { airbyte_secret: true } } } },
     });
     const ambiguous = await runMain(['airbyte', 'file', 'spec']);
     expect(ambiguous.code).toBe(2);

@@ -22,6 +22,8 @@ import { type RunQueue, openRunQueue } from '../store/queue.ts';
 import { listRejects, listRunLogs } from '../store/run-records.ts';
 import { type RunRecord, createRun, getRun, requestCancel } from '../store/runs.ts';
 import { currentState, listStateVersions } from '../store/state.ts';
+import { loadFingerprints } from '../store/fingerprints.ts';
+import { Snapshot } from '../engine/fingerprints.ts';
 import type { Platform } from './context.ts';
 import { startScheduler, syncSchedules } from './scheduler.ts';
 import { type TriggerResult, triggerRun } from './trigger.ts';
@@ -209,6 +211,33 @@ forEachDatabase((target) => {
     const rejects = [...first.rejects, ...second.rejects];
     expect(rejects.map((reject) => (reject.record as { id: number }).id).sort((a, b) => a - b)).toEqual([10, 20, 30]);
     expect(rejects[0]?.reason).toContain('HTTP 400');
+  });
+
+  it('upsert: fingerprints kept in the store, so a second run sends only the changed row; drift is stored on the run', async () => {
+    const api = await receiver();
+    const path = join(dir, `upsert-${randomBytes(3).toString('hex')}.csv`);
+    const rows = (amount5: string, extra = false) =>
+      `${[extra ? 'id,email,amount,plan' : 'id,email,amount', ...Array.from({ length: 20 }, (_, index) => {
+        const id = index + 1;
+        return `${id},user${id}@example.com,${id === 5 ? amount5 : `${id}.5`}${extra ? ',free' : ''}`;
+      })].join('\n')}\n`;
+    await writeFile(path, rows('5.5'));
+    await post(config(path, api.url, [{ name: 'csv_upsert', sync_mode: 'upsert', primary_key: 'id' }]));
+    const first = await finished((await created('csv_upsert')).id);
+    expect(first.counters).toMatchObject({ read: 20, delivered: 20, unchanged: 0 });
+    expect(Snapshot.decode((await loadFingerprints(db, 'csv_upsert'))!).count).toBe(20);
+
+    await writeFile(path, rows('99.5'));
+    const second = await finished((await created('csv_upsert')).id);
+    expect(second).toMatchObject({ status: 'succeeded', drift: null });
+    expect(second.counters).toMatchObject({ read: 20, delivered: 1, unchanged: 19 });
+    expect(api.acceptedIds().slice(20)).toEqual([5]);
+
+    await writeFile(path, rows('99.5', true));
+    const third = await finished((await created('csv_upsert')).id);
+    expect(third.status).toBe('succeeded');
+    expect(third.drift).toEqual({ added: ['plan'], removed: [], changed: [] });
+    expect(third.counters).toMatchObject({ read: 20, delivered: 20 });
   });
 
   it('a dry run stores its plan and saves no state', async () => {

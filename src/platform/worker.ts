@@ -33,6 +33,8 @@ import { getConfig } from '../store/configs.ts';
 import { StoreLedger } from '../store/run-records.ts';
 import { type RunEnd, type RunRecord, claimRun, finishRun, heartbeat, longQueuedRuns, requeueStaleRuns } from '../store/runs.ts';
 import { StoreStateStore } from '../store/state.ts';
+import { StoreFingerprintStore } from '../store/fingerprints.ts';
+import type { FingerprintStore } from '../engine/fingerprints.ts';
 import type { Platform } from './context.ts';
 import { notifyRunFailed } from './notify.ts';
 import { configRedactor, createRunLogger } from './run-logger.ts';
@@ -148,6 +150,7 @@ export function startWorker(platform: Platform, options: WorkerOptions = {}): Wo
         summary = await runActivation({
           activation: prepared.plan,
           stateStore: guardedStateStore(new StoreStateStore(db, run.activation, run.id), run.dry_run, () => stop.reason === 'lost'),
+          fingerprints: guardedFingerprintStore(new StoreFingerprintStore(db, run.activation), run.dry_run, () => stop.reason === 'lost'),
           ledger: new StoreLedger(db, run.id),
           runId: run.id,
           dryRun: run.dry_run,
@@ -175,6 +178,7 @@ export function startWorker(platform: Platform, options: WorkerOptions = {}): Wo
         counters: { ...summary.counters },
         unsettled: summary.unsettled,
         ...(summary.plan === undefined ? {} : { plan: summary.plan }),
+        ...(summary.drift === undefined ? {} : { drift: summary.drift }),
         ...(error === undefined ? {} : { error }),
       },
       prepared.notifyUrl,
@@ -301,6 +305,16 @@ function guardedStateStore(store: StateStore, dryRun: boolean, leaseLost: () => 
     load: () => store.load(),
     save: async (state) => {
       if (!dryRun && !leaseLost()) await store.save(state);
+    },
+  };
+}
+
+/** The same for fingerprints: a dry run, or a run that lost its lease, leaves the snapshot as it was. */
+function guardedFingerprintStore(store: FingerprintStore, dryRun: boolean, leaseLost: () => boolean): FingerprintStore {
+  return {
+    load: () => store.load(),
+    save: async (snapshot) => {
+      if (!dryRun && !leaseLost()) await store.save(snapshot);
     },
   };
 }

@@ -13,6 +13,7 @@ import type { z } from 'zod';
 import type { JsonObject } from '../protocol/json.ts';
 import type { CheckResult, ConnectorContext } from './context.ts';
 import type { Outcome } from './outcome.ts';
+import type { JsonSchema } from './spec.ts';
 
 export type DestinationSyncMode = 'append' | 'overwrite' | 'insert' | 'update' | 'upsert' | 'mirror' | 'all';
 
@@ -36,6 +37,23 @@ export interface OutgoingRecord {
   readonly stream: string;
   readonly data: JsonObject;
   readonly json: string;
+  /**
+   * With the diff-based sync modes (insert, update, upsert, mirror, all): what the record is to the
+   * destination compared with what was last delivered. A `delete` (mirror mode only) carries just the
+   * primary key fields of a record that vanished from the source. Undefined for append and overwrite, and
+   * when the run keeps no fingerprints (protocol targets): treat it as an upsert then. Apply `create`
+   * idempotently too: after a crash, a delivered record may be sent again.
+   */
+  readonly op?: 'create' | 'update' | 'delete';
+}
+
+/** What the records of a run look like as they arrive (after mapping): for destinations that create tables. */
+export interface OutgoingStream {
+  readonly name: string;
+  /** JSON Schema of a mapped record (derived from the source stream's schema and the mapping). */
+  readonly jsonSchema: JsonSchema;
+  /** The primary key as mapped field names, when the source or the activation names one. */
+  readonly primaryKey?: readonly string[];
 }
 
 export interface WriteContext<Config, Session> extends ConnectorContext {
@@ -47,6 +65,7 @@ export interface WriteContext<Config, Session> extends ConnectorContext {
   readonly idempotencyKey: string;
   /** 1 on the first attempt. */
   readonly attempt: number;
+  readonly stream: OutgoingStream;
 }
 
 type PerConfig<Config, T> = T | ((config: Config) => T);

@@ -23,6 +23,8 @@ export const ERROR_CODES = {
   RETRIES_EXHAUSTED: 'A record stayed undeliverable after the maximum attempts or elapsed time.',
   SOURCE_FAILED: 'The source failed while reading; the run stops after saving state over settled records.',
   DESTINATION_FAILED: 'The destination failed in a way that is not specific to one record.',
+  CHANGE_LIMIT: "The run's plan changes more of the rows last delivered than the activation's `max_change_ratio` allows; nothing was sent.",
+  SCHEMA_CHANGED: "The source stream's columns changed and the activation's `on_schema_change` is `fail`; nothing was read.",
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -47,6 +49,8 @@ const DEFAULT_CLASS: Record<ErrorCode, RetryClass> = {
   RETRIES_EXHAUSTED: 'record',
   SOURCE_FAILED: 'config',
   DESTINATION_FAILED: 'config',
+  CHANGE_LIMIT: 'config',
+  SCHEMA_CHANGED: 'config',
 };
 
 export class SluiceError extends Error {

@@ -107,9 +107,27 @@ const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    id: 2,
+    name: 'fingerprints and drift',
+    statements: [
+      // One compact snapshot per activation (engine/fingerprints.ts), rewritten at the end of each run: never
+      // a row per record (writing a million small rows takes seconds here).
+      `create table sluice.fingerprints (
+        activation text primary key,
+        snapshot bytea not null,
+        updated_at timestamptz not null default now()
+      )`,
+      // What changed in the source stream's columns since the fingerprints were last saved.
+      `alter table sluice.runs add column drift jsonb`,
+    ],
+  },
 ];
 
 export const LATEST_MIGRATION = MIGRATIONS[MIGRATIONS.length - 1]?.id ?? 0;
+
+/** Every migration id, in order: what `migrate` applies to an empty database. */
+export const MIGRATION_IDS: readonly number[] = MIGRATIONS.map((migration) => migration.id);
 
 /** Brings the schema up to date; returns the ids it applied. */
 export async function migrate(db: Database): Promise<number[]> {

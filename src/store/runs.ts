@@ -19,8 +19,19 @@ export interface RunCountersRow {
   readonly read: number;
   readonly delivered: number;
   readonly rejected: number;
+  /** Diff modes: read but not sent. */
+  readonly unchanged: number;
+  /** Mirror: deletes delivered. */
+  readonly deleted: number;
   readonly retried: number;
   readonly batches: number;
+}
+
+/** What changed in the source stream's columns (engine/drift.ts). */
+export interface RunDriftRow {
+  readonly added: readonly string[];
+  readonly removed: readonly string[];
+  readonly changed: readonly { readonly column: string; readonly from: string; readonly to: string }[];
 }
 
 export interface RunRecord {
@@ -35,6 +46,8 @@ export interface RunRecord {
   readonly unsettled: number;
   readonly plan: unknown;
   readonly error: string | null;
+  /** The source schema drift the run found, if any. */
+  readonly drift: RunDriftRow | null;
   readonly created_at: string;
   readonly started_at: string | null;
   readonly finished_at: string | null;
@@ -45,9 +58,9 @@ export interface RunRecord {
 }
 
 const COLUMNS = `id, activation, config_id, status, trigger, dry_run, counters::text as counters, unsettled, plan::text as plan,
-  error, created_at, created_at::text as created_key, started_at, finished_at, worker, attempts, cancel_requested`;
+  error, drift::text as drift, created_at, created_at::text as created_key, started_at, finished_at, worker, attempts, cancel_requested`;
 
-const ZERO: RunCountersRow = { read: 0, delivered: 0, rejected: 0, retried: 0, batches: 0 };
+const ZERO: RunCountersRow = { read: 0, delivered: 0, rejected: 0, unchanged: 0, deleted: 0, retried: 0, batches: 0 };
 
 function toRun(row: Record<string, unknown>): RunRecord {
   const started = iso(row.started_at);
@@ -63,6 +76,7 @@ function toRun(row: Record<string, unknown>): RunRecord {
     unsettled: Number(row.unsettled ?? 0),
     plan: fromJsonText(row.plan),
     error: (row.error as string | null) ?? null,
+    drift: fromJsonText<RunDriftRow>(row.drift),
     created_at: iso(row.created_at) ?? '',
     started_at: started,
     finished_at: finished,
@@ -214,13 +228,14 @@ export interface RunEnd {
   readonly unsettled: number;
   readonly plan?: unknown;
   readonly error?: string;
+  readonly drift?: RunDriftRow;
 }
 
 export async function finishRun(db: Queryable, id: string, worker: string, end: RunEnd): Promise<RunRecord | undefined> {
   const { rows } = await db.query(
-    `update sluice.runs set status = $3, counters = $4::jsonb, unsettled = $5, plan = $6::jsonb, error = $7, finished_at = now()
+    `update sluice.runs set status = $3, counters = $4::jsonb, unsettled = $5, plan = $6::jsonb, error = $7, drift = $8::jsonb, finished_at = now()
      where id = $1 and worker = $2 and status = 'running' returning ${COLUMNS}`,
-    [id, worker, end.status, jsonParam(end.counters), end.unsettled, jsonParam(end.plan), end.error ?? null],
+    [id, worker, end.status, jsonParam(end.counters), end.unsettled, jsonParam(end.plan), end.error ?? null, jsonParam(end.drift)],
   );
   return rows[0] === undefined ? undefined : toRun(rows[0]);
 }

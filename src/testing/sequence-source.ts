@@ -12,6 +12,13 @@ import type { SourceDefinition } from '../sdk/source.ts';
 
 export const CONFORMANCE_STREAM = 'conformance';
 
+/** The stream's JSON Schema: the fixed fields (a test's `record` may add more). */
+export const CONFORMANCE_SCHEMA = {
+  type: 'object',
+  properties: { id: { type: 'integer' }, tag: { type: 'string' }, name: { type: 'string' } },
+  required: ['id', 'tag', 'name'],
+} as const;
+
 export interface SequenceOptions {
   readonly count: number;
   readonly tag: string;
@@ -48,7 +55,7 @@ export function sequenceSource(options: SequenceOptions): SourceDefinition {
     description: 'Numbered test records for the destination conformance checks.',
     spec: z.strictObject({}),
     check: async () => ({ ok: true }),
-    discover: async () => [{ name: CONFORMANCE_STREAM, jsonSchema: { type: 'object' }, syncModes: ['full_refresh', 'incremental'], cursorField: ['id'] }],
+    discover: async () => [{ name: CONFORMANCE_STREAM, jsonSchema: CONFORMANCE_SCHEMA, primaryKey: [['id']], syncModes: ['full_refresh', 'incremental'], cursorField: ['id'] }],
     async *read(_config, request) {
       for (let id = lastIdOf(request.state) + 1; id <= options.count; id++) {
         yield { type: 'record', stream: CONFORMANCE_STREAM, data: testRecord(id, options.tag, options.record) };

@@ -1,12 +1,13 @@
 /**
- * `sluice run <config> [--activation NAME] [--dry-run] [--state FILE] [--json]`: run activations one after
- * another. State and the ledger of rejects live under `$SLUICE_HOME/state/` (default `./.sluice`), or next
- * to `--state FILE`. The first SIGINT stops reading, drains in-flight batches and saves state (exit 130);
+ * `sluice run <config> [--activation NAME] [--dry-run] [--force] [--state FILE] [--json]`: run activations one
+ * after another. State, fingerprints (what was last delivered, for the diff sync modes) and the ledger of
+ * rejects live under `$SLUICE_HOME/state/` (default `./.sluice`), or next to `--state FILE`. The first SIGINT stops reading, drains in-flight batches and saves state (exit 130);
  * a second one exits at once.
  */
 import { join } from 'node:path';
 import { readConfigFile } from '../../config/load.ts';
 import { resolveConfig } from '../../config/resolve.ts';
+import { FileFingerprintStore } from '../../engine/fingerprints.ts';
 import { JsonlLedger } from '../../engine/ledger.ts';
 import { runActivation } from '../../engine/run.ts';
 import { FileStateStore } from '../../engine/state-store.ts';
@@ -19,6 +20,8 @@ import { createProgress } from '../progress.ts';
 export interface RunCommandOptions {
   readonly activation?: string;
   readonly dryRun?: boolean;
+  /** Run even over max_change_ratio, and accept a changed source schema under on_schema_change: fail. */
+  readonly force?: boolean;
   readonly state?: string;
   readonly json?: boolean;
   readonly logLevel?: string;
@@ -30,6 +33,10 @@ export function sluiceHome(env: NodeJS.ProcessEnv = process.env): string {
 
 export function ledgerPathFor(statePath: string): string {
   return `${statePath.replace(/\.json$/, '')}.rejects.jsonl`;
+}
+
+export function fingerprintsPathFor(statePath: string): string {
+  return `${statePath.replace(/\.json$/, '')}.fingerprints`;
 }
 
 export async function runCommand(file: string, options: RunCommandOptions, output: Output): Promise<number> {
@@ -82,8 +89,10 @@ export async function runCommand(file: string, options: RunCommandOptions, outpu
       const summary = await runActivation({
         activation,
         stateStore: new FileStateStore(statePath),
+        fingerprints: new FileFingerprintStore(fingerprintsPathFor(statePath)),
         ledger: new JsonlLedger(ledgerPath),
         dryRun: options.dryRun ?? false,
+        force: options.force ?? false,
         logger,
         signal: controller.signal,
         onProgress: (counters) => progress.update(counters),

@@ -9,7 +9,7 @@ import type { DestinationDefinition, OutgoingRecord } from '../../sdk/destinatio
 import type { Outcome } from '../../sdk/outcome.ts';
 import { secretValues } from '../canary.ts';
 import { type Check, type CheckContext, CheckFailed, expectThat } from '../checks.ts';
-import { CONFORMANCE_STREAM, testRecord } from '../sequence-source.ts';
+import { CONFORMANCE_SCHEMA, CONFORMANCE_STREAM, testRecord } from '../sequence-source.ts';
 import type { DestinationConformanceOptions } from '../types.ts';
 import { type Target, resolveTarget } from './target.ts';
 
@@ -69,6 +69,7 @@ export function writeCheck(definition: DestinationDefinition, options: Destinati
             syncMode: target.syncMode,
             idempotencyKey: `${ctx.scope.tag}-${index}`,
             attempt: 1,
+            stream: { name: CONFORMANCE_STREAM, jsonSchema: CONFORMANCE_SCHEMA, primaryKey: ['id'] },
           });
           expectThat(Array.isArray(outcomes), `write returned ${typeof outcomes}, not an array of outcomes`);
           expectThat(outcomes.length === size, `a batch of ${size} records got ${outcomes.length} outcomes`);

@@ -80,7 +80,7 @@ describe('airbyte-destination destination', { concurrent: true }, () => {
     // Sluice's http destination cannot overwrite: its `write` refuses the catalog with a TRACE ERROR.
     const { summary, state } = await run({ command: sluiceCommand('airbyte', 'destination/http'), config: { url: 'http://127.0.0.1:9/ingest' }, destination_sync_mode: 'overwrite' }, 3);
     expect(summary.status).toBe('failed');
-    expect(summary.error).toBe('DESTINATION_FAILED: node: destination http cannot do destination_sync_mode overwrite (streams: items); it supports append');
+    expect(summary.error).toBe('DESTINATION_FAILED: node: destination http cannot do destination_sync_mode overwrite (streams: items); it supports append, append_dedup, update');
     expect(state).toBeUndefined();
   });
 
@@ -95,7 +95,7 @@ describe('airbyte-destination destination', { concurrent: true }, () => {
     const config = destinationConfig({ command: ['/nonexistent/destination-nothing'], config: {} });
     const session = new AirbyteDestinationSession(config, defaultContext().logger);
     session.targetFor('first');
-    const ctx = { ...defaultContext(), config, session, object: 'records', syncMode: 'append', idempotencyKey: 'k', attempt: 1 } satisfies WriteContext<AirbyteDestinationConfig, AirbyteDestinationSession>;
+    const ctx = { ...defaultContext(), config, session, object: 'records', syncMode: 'append', idempotencyKey: 'k', attempt: 1, stream: { name: 'second', jsonSchema: {} } } satisfies WriteContext<AirbyteDestinationConfig, AirbyteDestinationSession>;
     const outcomes = await writeBatch([{ stream: 'second', data: { id: 1 }, json: '{"id":1}' }], ctx);
     expect(outcomes).toEqual([{ status: 'rejected', reason: 'record of stream "second": this run writes stream "first" (one stream per run)' }]);
   });

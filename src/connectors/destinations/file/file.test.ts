@@ -46,7 +46,7 @@ async function run(input: Record<string, unknown>, batches: readonly OutgoingRec
   const outcomes = [];
   try {
     for (const [i, records] of batches.entries()) {
-      const ctx = { ...base, config: cfg, session, object: 'records', syncMode, idempotencyKey: `b${i}`, attempt: 1 };
+      const ctx = { ...base, config: cfg, session, object: 'records', syncMode, idempotencyKey: `b${i}`, attempt: 1, stream: { name: 'records', jsonSchema: {} } };
       outcomes.push(...(await object.write(records, ctx)));
     }
   } finally {
@@ -75,7 +75,7 @@ describe('file destination: JSONL', () => {
     const cfg = config({ path });
     const base = defaultContext();
     const session = await file.open!(cfg, base);
-    const ctx = { ...base, config: cfg, session, object: 'records', syncMode: 'overwrite' as const, attempt: 1 };
+    const ctx = { ...base, config: cfg, session, object: 'records', syncMode: 'overwrite' as const, attempt: 1, stream: { name: 'records', jsonSchema: {} } };
     const writes = Array.from({ length: 20 }, (_, b) =>
       object.write(outgoing(...Array.from({ length: 100 }, (_, i) => ({ b, i }))), { ...ctx, idempotencyKey: `b${b}` }),
     );

@@ -13,20 +13,39 @@ export const CONTENT_TYPES: Readonly<Record<HttpConfig['format'], string>> = {
   ndjson: 'application/x-ndjson',
 };
 
-export function buildBody(records: readonly OutgoingRecord[], format: HttpConfig['format'], envelopeKey: string): string {
+/** `opField`: the name of a field put first in each record that has an `op` (the diff sync modes). */
+export function buildBody(records: readonly OutgoingRecord[], format: HttpConfig['format'], envelopeKey: string, opField?: string): string {
   switch (format) {
     case 'json_array':
-      return `[${joinJson(records, ',')}]`;
+      return `[${joinJson(records, ',', opField)}]`;
     case 'ndjson':
       // A trailing newline ends the last record, as NDJSON readers expect.
-      return `${joinJson(records, '\n')}\n`;
+      return `${joinJson(records, '\n', opField)}\n`;
     case 'envelope':
-      return `{${JSON.stringify(envelopeKey)}:[${joinJson(records, ',')}]}`;
+      return `{${JSON.stringify(envelopeKey)}:[${joinJson(records, ',', opField)}]}`;
   }
 }
 
-function joinJson(records: readonly OutgoingRecord[], separator: string): string {
+/** `{"<field>":"<op>", …the record's members}`; a record's text may carry whitespace (a source's own line). */
+function withOp(prefix: string, op: string, json: string): string {
+  let at = json.indexOf('{') + 1;
+  while (at < json.length && (json[at] === ' ' || json[at] === '\t' || json[at] === '\n' || json[at] === '\r')) at++;
+  const empty = json[at] === '}';
+  return `${prefix}"${op}"${empty ? '' : ','}${json.slice(json.indexOf('{') + 1)}`;
+}
+
+function joinJson(records: readonly OutgoingRecord[], separator: string, opField: string | undefined): string {
   const parts = new Array<string>(records.length);
-  for (let i = 0; i < records.length; i++) parts[i] = (records[i] as OutgoingRecord).json;
+  if (opField === undefined) {
+    for (let i = 0; i < records.length; i++) parts[i] = (records[i] as OutgoingRecord).json;
+  } else {
+    // Spliced in after the record's opening brace: the record's own text is kept exactly.
+    const prefix = `{${JSON.stringify(opField)}:`;
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i] as OutgoingRecord;
+      const { json, op } = record;
+      parts[i] = op === undefined ? json : withOp(prefix, op, json);
+    }
+  }
   return parts.join(separator);
 }

@@ -88,6 +88,7 @@ async function writeOnce(input: Record<string, unknown>, records: readonly Outgo
     syncMode: 'append',
     idempotencyKey,
     attempt: 1,
+    stream: { name: 'records', jsonSchema: {} },
   };
   try {
     return await object.write(records, ctx);
@@ -130,6 +131,20 @@ describe('http destination: bodies and headers', () => {
     expect(server.received[1]?.method).toBe('PATCH');
   });
 
+  it('marks each record with its op in op_field (diff sync modes), keeping the record text exact', async () => {
+    const server = await serve();
+    const records: OutgoingRecord[] = [
+      { ...outgoing({ id: BIG })[0]!, op: 'create' },
+      { ...outgoing({})[0]!, op: 'update' },
+      outgoing({ id: 3 })[0]!,
+      { stream: 'test', data: {}, json: '{ }', op: 'update' },
+      { stream: 'test', data: { a: 1 }, json: '{ "a": 1 }', op: 'create' },
+    ];
+    await writeOnce({ url: server.url, op_field: '_op' }, records);
+    expect(server.received[0]?.body).toBe('[{"_op":"create","id":12345678901234567890},{"_op":"update"},{"id":3},{"_op":"update" },{"_op":"create", "a": 1 }]');
+    expect(JSON.parse(server.received[0]!.body)).toHaveLength(5);
+  });
+
   it('sends user headers and the batch idempotency key; a user Content-Type wins', async () => {
     const server = await serve();
     const headers = { Authorization: 'Bearer s3cret-token-value', 'Content-Type': 'application/vnd.acme+json', 'X-Tenant': 'acme' };
@@ -150,7 +165,7 @@ describe('http destination: bodies and headers', () => {
     const cfg = config({ url: server.url, concurrency: 1 });
     const base = defaultContext();
     const session = await http.open!(cfg, base);
-    const ctx = { ...base, config: cfg, session, object: 'records', syncMode: 'append' as const, attempt: 1 };
+    const ctx = { ...base, config: cfg, session, object: 'records', syncMode: 'append' as const, attempt: 1, stream: { name: 'records', jsonSchema: {} } };
     for (let i = 0; i < 5; i++) await object.write(outgoing({ i }), { ...ctx, idempotencyKey: `b${i}` });
     await http.close!(session, base, { complete: true });
     expect(server.received).toHaveLength(5);

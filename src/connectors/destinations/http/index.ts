@@ -3,6 +3,9 @@
  * envelope. A batch succeeds or fails whole: 2xx delivers every record; 408, 429, 5xx and network failures
  * retry them (honouring Retry-After); other 4xx reject them with the status and the start of the response;
  * 401/403 stop the run, since no record can get through with refused credentials.
+ *
+ * Besides `append`, the object takes the diff sync modes that need no delete (insert, update, upsert, all):
+ * the engine then hands it only new or changed records, and `op_field` can tell the endpoint which is which.
  */
 import { defineDestination } from '../../../sdk/destination.ts';
 import type { OutgoingRecord, WriteContext } from '../../../sdk/destination.ts';
@@ -22,7 +25,7 @@ const CHECK_TIMEOUT_MS = 10_000;
 
 async function write(records: readonly OutgoingRecord[], ctx: WriteContext<HttpConfig, HttpClient>): Promise<readonly Outcome[]> {
   const { config, session } = ctx;
-  const body = buildBody(records, config.format, config.envelope_key);
+  const body = buildBody(records, config.format, config.envelope_key, config.op_field);
   let reply: HttpReply;
   try {
     reply = await session.send(body, ctx.idempotencyKey, ctx.signal);
@@ -81,8 +84,8 @@ export default defineDestination<typeof httpSpec, HttpClient>({
   objects: {
     records: {
       title: 'Records',
-      description: 'Every record, sent as it is mapped; batches are retried whole.',
-      syncModes: ['append'],
+      description: 'Every record, sent as it is mapped; batches are retried whole. The diff sync modes send only new or changed records.',
+      syncModes: ['append', 'insert', 'update', 'upsert', 'all'],
       batch: (config) => ({ maxRecords: config.batch_size, maxBytes: config.batch_bytes, maxWaitMs: config.max_wait_ms }),
       write,
     },

@@ -58,6 +58,11 @@ export const httpSpec = z.strictObject({
     description: 'With format `envelope`, the name of the property that holds the array of records.',
     visibleWhen: { format: 'envelope' },
   }),
+  op_field: field(z.string().min(1).optional(), {
+    description:
+      'With the sync modes insert, update, upsert and all: the name of a field added to each record sent, holding what it is to the endpoint — `create` (a key not sent before) or `update`. Absent: records are sent as mapped. Pick a name the records do not use.',
+    examples: ['_op'],
+  }),
   batch_size: field(z.int().min(1).max(100_000).default(500), {
     description: 'The most records sent in one request.',
   }),

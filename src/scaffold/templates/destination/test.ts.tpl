@@ -46,7 +46,7 @@ async function write(rows: JsonObject[]) {
   const session = new __Pascal__Client(config);
   const records: OutgoingRecord[] = rows.map((data) => ({ stream: 'test', data, json: stringifyJson(data) }));
   try {
-    return await object.write(records, { ...defaultContext(), config, session, object: 'records', syncMode: 'append', idempotencyKey: 'k1', attempt: 1 });
+    return await object.write(records, { ...defaultContext(), config, session, object: 'records', syncMode: 'append', idempotencyKey: 'k1', attempt: 1, stream: { name: 'records', jsonSchema: {} } });
   } finally {
     await session.close();
   }
