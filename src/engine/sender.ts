@@ -78,8 +78,6 @@ export class Sender {
         for (const record of again) this.hooks.rejected(record, 'RETRIES_EXHAUSTED', reason, attempt);
         return;
       }
-      // The peer's Retry-After holds back every request, not just this batch's.
-      if (notBefore > 0) this.admission.pauseUntil(notBefore);
       const wakeAt = Math.max(notBefore, Date.now() + backoffDelay(attempt, this.policy));
       this.context.logger.warn({ records: again.length, attempt, reason: lastReason, retryInMs: wakeAt - Date.now() }, 'batch will be retried');
       this.hooks.retried(again.length);
@@ -103,21 +101,30 @@ export class Sender {
     } catch {
       return undefined;
     }
+    let outcomes: readonly Outcome[] | undefined;
     try {
       this.hooks.wrote();
-      const outcomes = await this.object.write(records, { ...this.context, idempotencyKey: key, attempt });
+      outcomes = await this.object.write(records, { ...this.context, idempotencyKey: key, attempt });
       if (outcomes.length !== records.length) {
         this.hooks.fatal(new SluiceError('DESTINATION_FAILED', `the destination returned ${outcomes.length} outcomes for ${records.length} records`));
-        return undefined;
+        outcomes = undefined;
       }
-      return outcomes;
     } catch (error) {
-      if (error instanceof SluiceError && error.retryClass === 'transient') return allOutcomes(records.length, retry(describeError(error), error.notBefore));
-      if (error instanceof SluiceError && error.retryClass === 'record') return allOutcomes(records.length, rejected(describeError(error)));
-      this.hooks.fatal(error);
-      return undefined;
+      if (error instanceof SluiceError && error.retryClass === 'transient') outcomes = allOutcomes(records.length, retry(describeError(error), error.notBefore));
+      else if (error instanceof SluiceError && error.retryClass === 'record') outcomes = allOutcomes(records.length, rejected(describeError(error)));
+      else this.hooks.fatal(error);
     } finally {
+      // A Retry-After holds back every request: pause admission *before* freeing this slot, or a batch
+      // waiting for the slot would go out at once, straight into the peer's rate limit.
+      if (outcomes !== undefined) this.admission.pauseUntil(latestNotBefore(outcomes));
       release();
     }
+    return outcomes;
   }
+}
+
+function latestNotBefore(outcomes: readonly Outcome[]): number {
+  let latest = 0;
+  for (const outcome of outcomes) if (outcome.status === 'retry' && outcome.notBefore !== undefined && outcome.notBefore > latest) latest = outcome.notBefore;
+  return latest;
 }
