@@ -23,6 +23,8 @@ export type RunTrigger = 'api' | 'schedule' | 'cli';
 export interface TriggerRequest {
   readonly activation: string;
   readonly dryRun: boolean;
+  /** Override the activation's max_change_ratio guard for this run. */
+  readonly force?: boolean;
   readonly idempotencyKey?: string;
   readonly trigger: RunTrigger;
   /** Who asked: an API key name, `scheduler`, `cli`. Goes to the audit log. */
@@ -55,6 +57,7 @@ export async function triggerRun(
     configId: config.id,
     trigger: request.trigger,
     dryRun: request.dryRun,
+    force: request.force ?? false,
     ...(request.idempotencyKey === undefined ? {} : { idempotencyKey: request.idempotencyKey }),
   });
   if (result.kind !== 'created') return result;
@@ -64,7 +67,7 @@ export async function triggerRun(
     actor: request.actor,
     action: 'run.trigger',
     target: request.activation,
-    detail: { run_id: result.run.id, trigger: request.trigger, dry_run: request.dryRun, config_id: config.id },
+    detail: { run_id: result.run.id, trigger: request.trigger, dry_run: request.dryRun, force: request.force ?? false, config_id: config.id },
   });
   return result;
 }

@@ -154,6 +154,7 @@ export function startWorker(platform: Platform, options: WorkerOptions = {}): Wo
           ledger: new StoreLedger(db, run.id),
           runId: run.id,
           dryRun: run.dry_run,
+          force: run.force,
           logger: runLogger.logger,
           signal: stop.controller.signal,
           onProgress: (latest) => (counters = latest),

@@ -42,7 +42,7 @@ forEachDatabase((target) => {
       expect((await api.call('POST', '/api/v1/configs', { body: { label: 'runs', value: config() } })).status).toBe(200);
       const response = await api.call('POST', '/api/v1/activations/orders_to_api:trigger', { body: { dry_run: true }, headers: { 'idempotency-key': 'key-1' } });
       expect(response.status).toBe(202);
-      expect(response.body).toMatchObject({ run_id: expect.any(String), status: 'queued', activation: 'orders_to_api', dry_run: true, trigger: 'api' });
+      expect(response.body).toMatchObject({ run_id: expect.any(String), status: 'queued', activation: 'orders_to_api', dry_run: true, force: false, trigger: 'api' });
       runId = response.body.run_id;
       expect(response.body.id).toBe(runId);
       expect(response.headers.location).toBe(`/api/v1/runs/${runId}`);

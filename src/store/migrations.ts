@@ -120,6 +120,8 @@ const MIGRATIONS: readonly Migration[] = [
       )`,
       // What changed in the source stream's columns since the fingerprints were last saved.
       `alter table sluice.runs add column drift jsonb`,
+      // Triggered with force: the change guard (max_change_ratio) is overridden for this run.
+      `alter table sluice.runs add column force boolean not null default false`,
     ],
   },
 ];

@@ -42,6 +42,8 @@ export interface RunRecord {
   /** `api`, `schedule` or `cli`. */
   readonly trigger: string;
   readonly dry_run: boolean;
+  /** The run overrides the activation's max_change_ratio guard. */
+  readonly force: boolean;
   readonly counters: RunCountersRow;
   readonly unsettled: number;
   readonly plan: unknown;
@@ -57,7 +59,7 @@ export interface RunRecord {
   readonly cancel_requested: boolean;
 }
 
-const COLUMNS = `id, activation, config_id, status, trigger, dry_run, counters::text as counters, unsettled, plan::text as plan,
+const COLUMNS = `id, activation, config_id, status, trigger, dry_run, force, counters::text as counters, unsettled, plan::text as plan,
   error, drift::text as drift, created_at, created_at::text as created_key, started_at, finished_at, worker, attempts, cancel_requested`;
 
 const ZERO: RunCountersRow = { read: 0, delivered: 0, rejected: 0, unchanged: 0, deleted: 0, retried: 0, batches: 0 };
@@ -72,6 +74,7 @@ function toRun(row: Record<string, unknown>): RunRecord {
     status: row.status as RunRowStatus,
     trigger: String(row.trigger),
     dry_run: Boolean(row.dry_run),
+    force: Boolean(row.force),
     counters: { ...ZERO, ...(fromJsonText<Partial<RunCountersRow>>(row.counters) ?? {}) },
     unsettled: Number(row.unsettled ?? 0),
     plan: fromJsonText(row.plan),
@@ -93,6 +96,7 @@ export interface NewRun {
   readonly configId: number;
   readonly trigger: string;
   readonly dryRun: boolean;
+  readonly force?: boolean;
   readonly idempotencyKey?: string;
 }
 
@@ -116,9 +120,9 @@ export async function createRun(db: Queryable, input: NewRun): Promise<CreateRun
   const earlier = await replay();
   if (earlier !== undefined) return earlier;
   const { rows } = await db.query(
-    `insert into sluice.runs (id, activation, config_id, status, trigger, dry_run, idempotency_key)
-     values ($1, $2, $3, 'queued', $4, $5, $6) on conflict do nothing returning ${COLUMNS}`,
-    [input.id, input.activation, input.configId, input.trigger, input.dryRun, input.idempotencyKey ?? null],
+    `insert into sluice.runs (id, activation, config_id, status, trigger, dry_run, idempotency_key, force)
+     values ($1, $2, $3, 'queued', $4, $5, $6, $7) on conflict do nothing returning ${COLUMNS}`,
+    [input.id, input.activation, input.configId, input.trigger, input.dryRun, input.idempotencyKey ?? null, input.force ?? false],
   );
   if (rows[0] !== undefined) return { kind: 'created', run: toRun(rows[0]) };
   // Nothing inserted: either the key raced with another request, or the activation is busy.

@@ -30,14 +30,14 @@ export function activationRoutes(app: FastifyInstance, { platform }: RouteContex
       handler: async () => activationViews(db, await latestConfig(db)),
     });
 
-    app.post<{ Params: { name: string }; Body: { dry_run?: boolean } | undefined; Headers: { 'idempotency-key'?: string } }>(`${base}/:name(.+)::trigger`, {
+    app.post<{ Params: { name: string }; Body: { dry_run?: boolean; force?: boolean } | undefined; Headers: { 'idempotency-key'?: string } }>(`${base}/:name(.+)::trigger`, {
       schema: {
         tags,
         description:
           'Queues a run (202, `Location: /api/v1/runs/{id}`). Repeating a request with the same `Idempotency-Key` returns the same run; 409 while the activation has an active run.',
         params: nameParams,
         headers: { type: 'object', properties: { 'idempotency-key': { type: 'string', minLength: 1, maxLength: 255 } } },
-        body: { type: ['object', 'null'], properties: { dry_run: { type: 'boolean', default: false } }, additionalProperties: false },
+        body: { type: ['object', 'null'], properties: { dry_run: { type: 'boolean', default: false }, force: { type: 'boolean', default: false, description: 'override the max_change_ratio guard for this run' } }, additionalProperties: false },
         response: {
           202: { ...runResponse, properties: { run_id: { type: 'string' }, ...runResponse.properties } },
           ...commonErrors,
@@ -51,6 +51,7 @@ export function activationRoutes(app: FastifyInstance, { platform }: RouteContex
         const result = await triggerRun(platform, {
           activation: name,
           dryRun: request.body?.dry_run ?? false,
+          force: request.body?.force ?? false,
           ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
           trigger: 'api',
           actor: request.actor,
