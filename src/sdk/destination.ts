@@ -10,7 +10,7 @@
  * `BulkObject`; the engine's bulk lifecycle arrives with the bulk destinations issue.
  */
 import type { z } from 'zod';
-import type { JsonObject } from '../protocol/json.ts';
+import type { JsonObject, JsonValue } from '../protocol/json.ts';
 import type { CheckResult, ConnectorContext } from './context.ts';
 import type { Outcome } from './outcome.ts';
 import type { JsonSchema } from './spec.ts';
@@ -80,18 +80,60 @@ export interface StreamingObject<Config = unknown, Session = unknown> {
   write(records: readonly OutgoingRecord[], ctx: WriteContext<Config, Session>): Promise<readonly Outcome[]>;
 }
 
-export type BulkJobStatus = 'in_progress' | 'succeeded' | 'failed';
+/** A file the engine wrote for a bulk object: mapped records, one per row, in the order they were read. */
+export interface BulkFile {
+  /** Local path of the finished file (under SLUICE_HOME; removed once its results are in). */
+  readonly path: string;
+  /** A name for the remote side, from the object's file-name template (or `<activation>-<run>-<index>.<ext>`). */
+  readonly name: string;
+  /** 0-based number of the file within its run. */
+  readonly index: number;
+  readonly format: 'csv' | 'jsonl';
+  readonly gzip: boolean;
+  readonly rows: number;
+  readonly bytes: number;
+  /** CSV: the header's columns, in order. */
+  readonly columns?: readonly string[];
+}
 
-/** Upload → poll → results. Declared now so connector types are stable; see the module comment. */
-export interface BulkObject<Config = unknown, Session = unknown, Job = unknown> {
+/** What a poll learns: still working, done (results can be fetched), or the whole job failed. */
+export type BulkPoll =
+  | { readonly status: 'in_progress'; readonly message?: string }
+  | { readonly status: 'succeeded' }
+  | { readonly status: 'failed'; readonly reason: string };
+
+export interface BulkFileSettings {
+  readonly format: 'csv' | 'jsonl';
+  readonly maxBytes: number;
+  readonly maxRows: number;
+  readonly gzip?: boolean;
+  /** CSV columns, in order; default: the fields of the first record. */
+  readonly columns?: readonly string[];
+  /** Remote file name; `{activation}`, `{run}`, `{index}`, `{date}`, `{ext}` are filled in. */
+  readonly nameTemplate?: string;
+}
+
+/**
+ * Upload → poll → results (Marketo/Eloqua-style imports), or upload only (plain file drops: done when
+ * uploaded). The engine writes files in constant memory, records each job in its store before and after
+ * upload (a restart resumes polling instead of uploading again), polls with backoff, and maps results back
+ * to records. `Job` must be JSON: it is stored.
+ */
+export interface BulkObject<Config = unknown, Session = unknown, Job extends JsonValue = JsonValue> {
   readonly title?: string;
   readonly description?: string;
   readonly fields?: z.ZodType;
   readonly syncModes: readonly DestinationSyncMode[];
-  readonly file: { readonly format: 'csv' | 'jsonl'; readonly maxBytes: number; readonly maxRows: number };
-  upload(path: string, ctx: WriteContext<Config, Session>): Promise<Job>;
-  poll?(job: Job, ctx: WriteContext<Config, Session>): Promise<BulkJobStatus>;
-  results?(job: Job, rowCount: number, ctx: WriteContext<Config, Session>): Promise<readonly Outcome[]>;
+  readonly file: PerConfig<Config, BulkFileSettings>;
+  /** Jobs in flight at once (uploading or being polled). Default 2. */
+  readonly maxJobs?: PerConfig<Config, number>;
+  /** Give up polling a job after this long (then its rows are retried next run). Default 1 hour. */
+  readonly jobTimeoutMs?: PerConfig<Config, number>;
+  upload(file: BulkFile, ctx: WriteContext<Config, Session>): Promise<Job>;
+  /** Absent: the job is done when `upload` resolves, and every row is delivered. */
+  poll?(job: Job, ctx: WriteContext<Config, Session>): Promise<BulkPoll>;
+  /** One outcome per row of the file, in row order. Absent: a succeeded job delivered every row. */
+  results?(job: Job, file: BulkFile, ctx: WriteContext<Config, Session>): Promise<readonly Outcome[]>;
 }
 
 export type DestinationObject<Config = unknown, Session = unknown> = StreamingObject<Config, Session> | BulkObject<Config, Session>;
