@@ -5,7 +5,10 @@
  * file is cached: a sidecar `.json` records its row count, size and generator version, and the CSV is only
  * written again when one of them does not match. A partly written file never looks finished (temp + rename).
  *
- * Standalone: `node --import tsx bench/data.ts 1000000` prints the path.
+ * A `variant` other than 0 (`orders-<N>-v<k>.csv`) has the same ids with every row changed: the amount raised
+ * by k and the country moved k places on — the "all rows change" input of the postgres-upsert benchmark.
+ *
+ * Standalone: `node --import tsx bench/data.ts 1000000 [variant]` prints the path.
  */
 import { once } from 'node:events';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
@@ -62,14 +65,17 @@ export function orderFields(id: number): { id: number; email: string; name: stri
 }
 
 /** One CSV line for row `id` (1-based). About one name in 64 needs quoting, as real exports do. */
-export function orderLine(id: number): string {
+export function orderLine(id: number, variant = 0): string {
   const o = orderFields(id);
   const name = o.name.includes(',') ? `"${o.name}"` : o.name;
-  return `${id},${o.email},${name},${o.amount},${o.country},${o.created_at}\n`;
+  if (variant === 0) return `${id},${o.email},${name},${o.amount},${o.country},${o.created_at}\n`;
+  const amount = (Number(o.amount) + variant).toFixed(2);
+  const country = COUNTRIES[(COUNTRIES.indexOf(o.country) + variant) % COUNTRIES.length]!;
+  return `${id},${o.email},${name},${amount},${country},${o.created_at}\n`;
 }
 
-export function csvPath(rows: number): string {
-  return join(DATA_DIR, `orders-${rows}.csv`);
+export function csvPath(rows: number, variant = 0): string {
+  return join(DATA_DIR, variant === 0 ? `orders-${rows}.csv` : `orders-${rows}-v${variant}.csv`);
 }
 
 function readMeta(path: string): Meta | undefined {
@@ -81,9 +87,10 @@ function readMeta(path: string): Meta | undefined {
 }
 
 /** The CSV of `rows` orders, generated (streamed) unless a matching one is cached. */
-export async function ensureOrdersCsv(rows: number, log: (message: string) => void = () => {}): Promise<CsvFile> {
+export async function ensureOrdersCsv(rows: number, log: (message: string) => void = () => {}, variant = 0): Promise<CsvFile> {
   if (!Number.isInteger(rows) || rows < 1) throw new Error(`row count must be a positive integer, got ${rows}`);
-  const path = csvPath(rows);
+  if (!Number.isInteger(variant) || variant < 0) throw new Error(`variant must be a non-negative integer, got ${variant}`);
+  const path = csvPath(rows, variant);
   const meta = readMeta(path);
   if (meta !== undefined && meta.version === GENERATOR_VERSION && meta.rows === rows && existsSync(path) && statSync(path).size === meta.bytes) {
     return { path, rows, bytes: meta.bytes };
@@ -101,7 +108,7 @@ export async function ensureOrdersCsv(rows: number, log: (message: string) => vo
   for (let start = 1; start <= rows; start += ROWS_PER_CHUNK) {
     const end = Math.min(rows, start + ROWS_PER_CHUNK - 1);
     let chunk = '';
-    for (let id = start; id <= end; id++) chunk += orderLine(id);
+    for (let id = start; id <= end; id++) chunk += orderLine(id, variant);
     await write(chunk);
   }
   out.end();
@@ -113,7 +120,7 @@ export async function ensureOrdersCsv(rows: number, log: (message: string) => vo
 
 if (isMain(import.meta.url)) {
   const rows = Number(process.argv[2] ?? 1_000_000);
-  ensureOrdersCsv(rows, (message) => process.stderr.write(`${message}\n`))
+  ensureOrdersCsv(rows, (message) => process.stderr.write(`${message}\n`), Number(process.argv[3] ?? 0))
     .then((file) => process.stdout.write(`${file.path}\n`))
     .catch((error: unknown) => {
       process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);

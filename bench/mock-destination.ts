@@ -2,7 +2,9 @@
  * A mock HTTP destination for benchmarks, tests and the quickstart: it accepts batches POSTed (or PUT/PATCHed)
  * as a JSON array, NDJSON or a JSON envelope (`{"batch": [...]}`), counts the records in them, and can be made
  * slow (`latencyMs`), flaky (`failureRate`: that fraction of requests answered 503) or rate limited
- * (`burst429`: in every window of `every` requests, the last `count` are answered 429 with Retry-After).
+ * (`burst429`: in every window of `every` requests, the last `count` are answered 429 with Retry-After), or
+ * capped at a request rate (`rateLimit`: at most `perSecond` data requests a second — either served late, each
+ * answer held until its slot, or answered 429 with Retry-After beyond the rate).
  * A request whose `Idempotency-Key` was already delivered is answered 200 again but its records are counted
  * as duplicates, not as records — so `records` is exactly what a receiver that dedupes would hold.
  *
@@ -14,7 +16,7 @@
  *
  * As a module: `const mock = await startMockDestination({ latencyMs: 5 }); mock.url; mock.stats(); await mock.close();`
  * Standalone: `node --import tsx bench/mock-destination.ts --port 8787 --latency 5 [--failure-rate 0.01]
- * [--burst429 100:5] [--retry-after 1] [--seed 1] [--capture] [--quiet]` — prints the URL on the first line of
+ * [--burst429 100:5] [--retry-after 1] [--rate-limit 10 [--rate-limit-mode delay|429]] [--seed 1] [--capture] [--quiet]` — prints the URL on the first line of
  * stdout, and its stats on stderr when stopped (SIGINT/SIGTERM, or stdin closing with `--exit-with-parent`).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -31,6 +33,18 @@ export interface Burst429 {
   readonly retryAfterSeconds?: number;
 }
 
+/**
+ * At most `perSecond` data requests a second. `delay` (default): every request is served, but its answer is
+ * held until its slot — slots are 1/perSecond apart, given out in arrival order — so a client sees exactly
+ * that rate whatever its concurrency, and never an error. `429`: a request arriving when `perSecond`
+ * requests were already accepted in the last second is answered 429 with `Retry-After` (whole seconds until
+ * the oldest of them leaves the window, at least 1) and not counted.
+ */
+export interface RateLimit {
+  readonly perSecond: number;
+  readonly mode?: 'delay' | '429';
+}
+
 export interface MockDestinationOptions {
   readonly port?: number;
   readonly host?: string;
@@ -39,6 +53,7 @@ export interface MockDestinationOptions {
   /** Fraction (0–1) of data requests answered 503. */
   readonly failureRate?: number;
   readonly burst429?: Burst429;
+  readonly rateLimit?: RateLimit;
   /** Seed for the failure-rate draws, so a flaky run is reproducible. */
   readonly seed?: number;
   /** Parse every body and keep its records (see `records()`); for tests, not for benchmarks. */
@@ -55,7 +70,7 @@ export interface MockDestinationStats {
   /** Requests repeating an idempotency key that was already delivered, and their records. */
   duplicateRequests: number;
   duplicateRecords: number;
-  /** Requests answered 503 (failureRate), 429 (burst429) and 400 (unreadable body). */
+  /** Requests answered 503 (failureRate), 429 (burst429 or rateLimit 429) and 400 (unreadable body). */
   failed503: number;
   throttled429: number;
   badRequests: number;
@@ -63,6 +78,9 @@ export interface MockDestinationStats {
   bytes: number;
   /** Most data requests being handled at once. */
   maxInFlight: number;
+  /** rateLimit `delay`: requests whose answer was held for their slot, and the total time held (ms). */
+  delayedRequests: number;
+  delayedMs: number;
 }
 
 export interface MockDestination {
@@ -206,6 +224,8 @@ function emptyStats(): MockDestinationStats {
     badRequests: 0,
     bytes: 0,
     maxInFlight: 0,
+    delayedRequests: 0,
+    delayedMs: 0,
   };
 }
 
@@ -240,6 +260,13 @@ export async function startMockDestination(options: MockDestinationOptions = {})
   const failureRate = options.failureRate ?? 0;
   const burst = options.burst429;
   const random = seededRandom(options.seed ?? 1);
+  const rateLimit = options.rateLimit;
+  if (rateLimit !== undefined && !(rateLimit.perSecond > 0)) throw new Error(`rateLimit.perSecond must be positive, got ${rateLimit.perSecond}`);
+  const slotMs = rateLimit === undefined ? 0 : 1000 / rateLimit.perSecond;
+  /** `delay`: when the last slot given out falls (performance.now() ms). */
+  let lastSlot = Number.NEGATIVE_INFINITY;
+  /** `429`: arrival times of the requests accepted in the last second, oldest first. */
+  let recentAccepts: number[] = [];
   let stats = emptyStats();
   let delivered = new Set<string>();
   let captured: unknown[] = [];
@@ -258,8 +285,24 @@ export async function startMockDestination(options: MockDestinationOptions = {})
     if (inFlight > stats.maxInFlight) stats.maxInFlight = inFlight;
     // Decide the answer on arrival, so the draws follow request order, not body sizes.
     let verdict: 'ok' | 429 | 503 = 'ok';
+    let retryAfter = burst?.retryAfterSeconds ?? 1;
+    /** rateLimit `delay`: do not answer before this time (performance.now() ms). */
+    let notBefore = 0;
     if (burst !== undefined && burst.every > 0 && index % burst.every >= burst.every - burst.count) verdict = 429;
     else if (failureRate > 0 && random() < failureRate) verdict = 503;
+    if (verdict === 'ok' && rateLimit !== undefined) {
+      const now = performance.now();
+      if (rateLimit.mode === '429') {
+        while (recentAccepts.length > 0 && recentAccepts[0]! <= now - 1000) recentAccepts.shift();
+        if (recentAccepts.length >= rateLimit.perSecond) {
+          verdict = 429;
+          retryAfter = Math.max(1, Math.ceil((recentAccepts[0]! + 1000 - now) / 1000));
+        } else recentAccepts.push(now);
+      } else {
+        lastSlot = Math.max(now, lastSlot + slotMs);
+        notBefore = lastSlot;
+      }
+    }
     const format = formatOf(request);
     const counter = options.capture ? undefined : new RecordCounter(format);
     const chunks: Buffer[] = [];
@@ -274,7 +317,7 @@ export async function startMockDestination(options: MockDestinationOptions = {})
         inFlight--;
         if (verdict === 429) {
           stats.throttled429++;
-          send(response, 429, '{"error":"rate limited"}', { 'retry-after': String(burst?.retryAfterSeconds ?? 1) });
+          send(response, 429, '{"error":"rate limited"}', { 'retry-after': String(retryAfter) });
           return;
         }
         if (verdict === 503) {
@@ -307,7 +350,12 @@ export async function startMockDestination(options: MockDestinationOptions = {})
         }
         send(response, 200, `{"received":${count}}`);
       };
-      if (latencyMs > 0) setTimeout(answer, latencyMs);
+      const wait = Math.max(latencyMs, notBefore - performance.now());
+      if (notBefore > 0 && wait > latencyMs) {
+        stats.delayedRequests++;
+        stats.delayedMs += wait;
+      }
+      if (wait > 0) setTimeout(answer, wait);
       else answer();
     });
     request.on('error', () => {
@@ -349,6 +397,8 @@ export async function startMockDestination(options: MockDestinationOptions = {})
 
   function reset(): void {
     stats = emptyStats();
+    lastSlot = Number.NEGATIVE_INFINITY;
+    recentAccepts = [];
     delivered = new Set();
     captured = [];
     sequence = 0;
@@ -396,6 +446,8 @@ async function main(): Promise<void> {
       'failure-rate': { type: 'string', default: '0' },
       burst429: { type: 'string' },
       'retry-after': { type: 'string' },
+      'rate-limit': { type: 'string' },
+      'rate-limit-mode': { type: 'string', default: 'delay' },
       seed: { type: 'string', default: '1' },
       capture: { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
@@ -405,12 +457,17 @@ async function main(): Promise<void> {
   });
   let burst = parseBurst(values.burst429);
   if (burst !== undefined && values['retry-after'] !== undefined) burst = { ...burst, retryAfterSeconds: Number(values['retry-after']) };
+  const mode = values['rate-limit-mode'];
+  if (mode !== 'delay' && mode !== '429') throw new Error(`--rate-limit-mode wants delay or 429, got ${mode}`);
+  const perSecond = values['rate-limit'] === undefined ? undefined : Number(values['rate-limit']);
+  if (perSecond !== undefined && !(perSecond > 0)) throw new Error(`--rate-limit wants a positive number of requests per second, got ${values['rate-limit']}`);
   const mock = await startMockDestination({
     port: Number(values.port),
     host: values.host,
     latencyMs: Number(values.latency),
     failureRate: Number(values['failure-rate']),
     ...(burst === undefined ? {} : { burst429: burst }),
+    ...(perSecond === undefined ? {} : { rateLimit: { perSecond, mode } }),
     seed: Number(values.seed),
     capture: values.capture,
   });

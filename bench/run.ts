@@ -4,22 +4,31 @@
  * only when a run breaks or loses records, never because a figure missed its target — that shows as FAIL in
  * the report.
  *
- * Three benchmarks: `file-to-http` (bench/file-to-http.ts), `singer-target` (bench/singer-target.ts) and
- * `api-listing` (bench/api-listing.ts: `sluice serve` run listings with 10k runs stored).
+ * Benchmarks: `file-to-http` (bench/file-to-http.ts), `singer-target` (bench/singer-target.ts),
+ * `api-listing` (bench/api-listing.ts: `sluice serve` run listings with 10k runs stored), and the PostgreSQL
+ * ones of issue #5 on the local server (BENCH_DATABASE_URL): `postgres-to-http` (bench/postgres-to-http.ts),
+ * `change-detection` (bench/change-detection.ts) and `postgres-upsert` (bench/postgres-upsert.ts); and
+ * `bulk-sftp` (bench/bulk-sftp.ts: 1M CSV rows dropped on an SFTP server, issue #6).
  *
  * Environment:
- * - `BENCH_ONLY`        run one benchmark: `file-to-http`, `singer-target` or `api-listing` (default: all).
+ * - `BENCH_ONLY`        run one benchmark: `file-to-http`, `singer-target`, `api-listing`, `postgres-to-http`,
+ *                       `change-detection`, `postgres-upsert` or `bulk-sftp` (default: all).
  * - `BENCH_API_SECONDS` api-listing: seconds of load per listing (default 15).
+ * - `BENCH_BULK_ROWS`   bulk-sftp: rows in the CSV (default 1000000).
  * - `BENCH_ROWS`        file-to-http: comma-separated row counts (default `1000000,5000000`), e.g. `BENCH_ROWS=100000`.
  * - `BENCH_SINGER_ROWS` singer-target: records in the stream (default 1000000).
  * - `BENCH_SINGER_RUNNERS` singer-target: which runners, comma-separated (default `floor,sluice-singer,sluice-airbyte,faros`).
- * - `BENCH_REPEATS`     rounds per size (default 3 up to 1M rows, 1 above).
+ * - `BENCH_REPEATS`     rounds per size (default 3 up to 1M rows, 1 above; the PostgreSQL benchmarks: 3).
+ * - `BENCH_PG_ROWS`     rows of the PostgreSQL benchmarks' tables (default 1000000), e.g. `BENCH_PG_ROWS=100000`.
+ * - `BENCH_PG_RATE`     change-detection: requests/s the rate-limited mock serves (default 10).
+ * - `BENCH_DATABASE_URL` the PostgreSQL server the database benchmarks create (and drop) their databases on
+ *                       (default postgres://postgres@127.0.0.1:5432/postgres).
  * - `BENCH_SKIP_SLUICE` measure the floor only.
  * - `BENCH_CPU_PROF`    write V8 CPU profiles of the Sluice runs to bench/.data/profiles/.
  * - `BENCH_NO_WRITE`    print only; leave BENCHMARKS.md as it is.
  * - `BENCH_QUIET_WAIT`  seconds to wait, before each run, for other jobs to leave the CPU (default 60; 0: don't).
  * - `BENCH_REPORT_ONLY` measure nothing: re-render the reports from the last run's raw figures
- *                       (bench/.data/file-to-http-results.json, bench/.data/singer-target-results.json).
+ *                       (bench/.data/<benchmark>-results.json).
  * - `BENCH_SLUICE_BIN`  another checkout's bin/sluice.js, to measure a change against the same floor.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -27,7 +36,13 @@ import { join } from 'node:path';
 import { DATA_DIR } from './data.ts';
 import { RAW_RESULTS_FILE, SECTION_ID, type SizeResult, baselineRssKb, failuresOf, markdownReport, runFileToHttp, textReport } from './file-to-http.ts';
 import { type ApiListingResult, RAW_RESULTS_FILE as API_RESULTS_FILE, SECTION_ID as API_SECTION_ID, failuresOf as apiFailures, markdownReport as apiMarkdown, runApiListingBench, textReport as apiText } from './api-listing.ts';
+import { type ChangeDetectionResult, RAW_RESULTS_FILE as CHANGE_RESULTS_FILE, SECTION_ID as CHANGE_SECTION_ID, failuresOf as changeFailures, markdownReport as changeMarkdown, runChangeDetection, textReport as changeText } from './change-detection.ts';
+import { type BulkSftpResult, RAW_RESULTS_FILE as BULK_RESULTS_FILE, SECTION_ID as BULK_SECTION_ID, failuresOf as bulkFailures, markdownReport as bulkMarkdown, runBulkSftpBench, textReport as bulkText } from './bulk-sftp.ts';
 import { type MachineInfo, describeMachine, machineInfo } from './lib/machine.ts';
+import { benchPgRows } from './lib/postgres.ts';
+import { describeFailure } from './lib/pg-runs.ts';
+import { type PostgresToHttpResult, RAW_RESULTS_FILE as PG_HTTP_RESULTS_FILE, SECTION_ID as PG_HTTP_SECTION_ID, failuresOf as pgHttpFailures, markdownReport as pgHttpMarkdown, runPostgresToHttp, textReport as pgHttpText } from './postgres-to-http.ts';
+import { type PostgresUpsertResult, RAW_RESULTS_FILE as UPSERT_RESULTS_FILE, SECTION_ID as UPSERT_SECTION_ID, failuresOf as upsertFailures, markdownReport as upsertMarkdown, runPostgresUpsertBench, textReport as upsertText } from './postgres-upsert.ts';
 import { BENCHMARKS_FILE, writeMarkdownSection } from './lib/markdown-section.ts';
 import { REPO_ROOT } from './lib/measure.ts';
 import { spawnMockDestination } from './lib/mock-process.ts';
@@ -159,7 +174,141 @@ async function apiListing(): Promise<number> {
   return failures.length;
 }
 
-const BENCHMARKS: Record<string, () => Promise<number>> = { 'file-to-http': fileToHttp, 'singer-target': singerTarget, 'api-listing': apiListing };
+/** BENCH_REPEATS for the PostgreSQL benchmarks (default 3). */
+function pgRepeats(): number {
+  const repeats = Number(process.env.BENCH_REPEATS ?? '3');
+  if (!Number.isInteger(repeats) || repeats < 1) throw new Error('BENCH_REPEATS must be a positive integer');
+  return repeats;
+}
+
+/**
+ * One PostgreSQL benchmark: measure (or, with BENCH_REPORT_ONLY, load the last raw figures), save them, print
+ * the text report, write the section, and return how many runs broke.
+ */
+async function pgBenchmark<R>(spec: {
+  readonly id: string;
+  readonly title: string;
+  readonly rawFile: string;
+  readonly measure: () => Promise<R>;
+  readonly text: (result: R) => string;
+  readonly markdown: (result: R) => Promise<string> | string;
+  readonly failures: (result: R) => readonly { runner: string; phase: string; round: number; error: string }[];
+  /** How many runs were measured: with none (the server unreachable, say), the last section is kept. */
+  readonly measured: (result: R) => number;
+}): Promise<number> {
+  let result: R;
+  if (flag('BENCH_REPORT_ONLY')) result = JSON.parse(readFileSync(spec.rawFile, 'utf8')) as R;
+  else {
+    result = await spec.measure();
+    writeFileSync(spec.rawFile, `${JSON.stringify(result, null, 2)}\n`);
+  }
+  process.stdout.write(`\n${spec.title}\n\n${spec.text(result)}\n`);
+  const failures = spec.failures(result);
+  for (const failure of failures) log(`${spec.id}: broken: ${describeFailure(failure)}`);
+  if (spec.measured(result) === 0) log(`${spec.id}: nothing measured; ${BENCHMARKS_FILE} left as it was`);
+  else if (!flag('BENCH_NO_WRITE')) {
+    writeMarkdownSection(spec.id, await spec.markdown(result));
+    process.stdout.write(`\nwritten to ${BENCHMARKS_FILE}\n`);
+  }
+  return failures.length;
+}
+
+/** The postgres-to-http benchmark (issue #5). */
+async function postgresToHttp(): Promise<number> {
+  return pgBenchmark<PostgresToHttpResult>({
+    id: PG_HTTP_SECTION_ID,
+    title: 'PostgreSQL → http',
+    rawFile: PG_HTTP_RESULTS_FILE,
+    measure: async () => {
+      const machine = machineInfo();
+      log(`postgres-to-http: ${describeMachine(machine)}`);
+      const mock = await spawnMockDestination();
+      try {
+        return await runPostgresToHttp({ machine, rows: benchPgRows(), repeats: pgRepeats(), mock, log, quietWaitMs: quietWaitMs() });
+      } finally {
+        await mock.close();
+      }
+    },
+    text: pgHttpText,
+    markdown: async (result) => pgHttpMarkdown(result, await baselineRssKb()),
+    failures: pgHttpFailures,
+    measured: (result) => result.runs.length,
+  });
+}
+
+/** The change-detection benchmark (issue #5). */
+async function changeDetection(): Promise<number> {
+  return pgBenchmark<ChangeDetectionResult>({
+    id: CHANGE_SECTION_ID,
+    title: 'Change detection (PostgreSQL → http, 1% changed)',
+    rawFile: CHANGE_RESULTS_FILE,
+    measure: async () => {
+      const machine = machineInfo();
+      log(`change-detection: ${describeMachine(machine)}`);
+      const ratePerSecond = Number(process.env.BENCH_PG_RATE ?? '10');
+      if (!(ratePerSecond > 0)) throw new Error('BENCH_PG_RATE must be a positive number of requests per second');
+      const mock = await spawnMockDestination();
+      try {
+        return await runChangeDetection({ machine, rows: benchPgRows(), repeats: pgRepeats(), mock, ratePerSecond, log, quietWaitMs: quietWaitMs() });
+      } finally {
+        await mock.close();
+      }
+    },
+    text: changeText,
+    markdown: changeMarkdown,
+    failures: changeFailures,
+    measured: (result) => result.runs.length,
+  });
+}
+
+/** The postgres-upsert benchmark (issue #5). */
+async function postgresUpsert(): Promise<number> {
+  return pgBenchmark<PostgresUpsertResult>({
+    id: UPSERT_SECTION_ID,
+    title: 'File → PostgreSQL upsert',
+    rawFile: UPSERT_RESULTS_FILE,
+    measure: async () => {
+      const machine = machineInfo();
+      log(`postgres-upsert: ${describeMachine(machine)}`);
+      return runPostgresUpsertBench({ machine, rows: benchPgRows(), repeats: pgRepeats(), log, quietWaitMs: quietWaitMs() });
+    },
+    text: upsertText,
+    markdown: upsertMarkdown,
+    failures: upsertFailures,
+    measured: (result) => result.runs.length,
+  });
+}
+
+/** The bulk-sftp benchmark (issue #6); returns how many runs broke. */
+async function bulkSftp(): Promise<number> {
+  let result: BulkSftpResult;
+  if (flag('BENCH_REPORT_ONLY')) result = JSON.parse(readFileSync(BULK_RESULTS_FILE, 'utf8')) as BulkSftpResult;
+  else {
+    const rows = Number((process.env.BENCH_BULK_ROWS ?? '1000000').replace(/_/g, ''));
+    if (!Number.isInteger(rows) || rows < 1) throw new Error('BENCH_BULK_ROWS must be a positive integer');
+    const repeats = Number(process.env.BENCH_REPEATS ?? '3');
+    const machine = machineInfo();
+    log(`bulk-sftp: ${describeMachine(machine)}`);
+    result = await runBulkSftpBench({ rows, repeats, machine, quietWaitMs: quietWaitMs(), log });
+    writeFileSync(BULK_RESULTS_FILE, `${JSON.stringify(result, null, 2)}\n`);
+  }
+  process.stdout.write(`\nfile (CSV) → sftp\n\n${bulkText(result)}\n`);
+  if (!flag('BENCH_NO_WRITE')) {
+    writeMarkdownSection(BULK_SECTION_ID, bulkMarkdown(result, await baselineRssKb()));
+    process.stdout.write(`\nwritten to ${BENCHMARKS_FILE}\n`);
+  }
+  return bulkFailures(result);
+}
+
+const BENCHMARKS: Record<string, () => Promise<number>> = {
+  'file-to-http': fileToHttp,
+  'singer-target': singerTarget,
+  'api-listing': apiListing,
+  'postgres-to-http': postgresToHttp,
+  'change-detection': changeDetection,
+  'postgres-upsert': postgresUpsert,
+  'bulk-sftp': bulkSftp,
+};
 
 async function main(): Promise<void> {
   const only = process.env.BENCH_ONLY;

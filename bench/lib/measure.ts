@@ -32,6 +32,8 @@ export interface MeasureOptions {
   readonly stdinFile?: string;
   /** Called with each stdout chunk as it arrives (e.g. to timestamp lines); stdout is still collected. */
   readonly onStdout?: (chunk: Buffer) => void;
+  /** Send the child's stdout to /dev/null (as `> /dev/null`): nothing collected, `stdout` is ''. */
+  readonly discardStdout?: boolean;
 }
 
 export interface MeasureResult {
@@ -58,17 +60,17 @@ export async function runMeasured(options: MeasureOptions): Promise<MeasureResul
     const child = spawn(process.execPath, [...loader, '--import', REPORT_RSS, ...(options.nodeFlags ?? []), ...options.args], {
       cwd: options.cwd ?? REPO_ROOT,
       env: { ...process.env, ...options.env, BENCH_RSS_FILE: rssFile },
-      stdio: [feeder?.stdout ?? 'ignore', 'pipe', 'pipe'],
+      stdio: [feeder?.stdout ?? 'ignore', options.discardStdout ? 'ignore' : 'pipe', 'pipe'],
     });
     // The child holds the pipe's read end now; ours would only keep `cat` from seeing a reader go away.
     feeder?.stdout?.destroy();
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
       stdout.push(chunk);
       options.onStdout?.(chunk);
     });
-    child.stderr.on('data', (chunk: Buffer) => {
+    child.stderr?.on('data', (chunk: Buffer) => {
       stderr.push(chunk);
       if (options.echoStderr) process.stderr.write(chunk);
     });

@@ -2,7 +2,9 @@
  * Run the real `sluice` CLI as a measured child process: write the config (YAML, Tightlock shape) into a
  * fresh temporary directory under bench/.data/, run `sluice run <config> --state <fresh state> --json` with
  * report-rss.ts preloaded, and return the run summaries it printed together with wall time and peak RSS.
- * Each run starts with no state and its own SLUICE_HOME, so no run sees another's bookmarks or rejects.
+ * Each run starts with no state and its own SLUICE_HOME, so no run sees another's bookmarks or rejects —
+ * unless it is given a `workDir`: runs sharing one share their state file, fingerprints (next to it) and
+ * SLUICE_HOME, as successive runs of one activation do (the diff sync modes need that). The caller removes it.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,6 +32,8 @@ export interface SluiceRunOptions {
   /** Extra node flags for the child, e.g. ['--cpu-prof', '--cpu-prof-dir', dir]. */
   readonly nodeFlags?: readonly string[];
   readonly extraArgs?: readonly string[];
+  /** Keep config, state, fingerprints and SLUICE_HOME in this directory (kept after the run), not a fresh one. */
+  readonly workDir?: string;
 }
 
 export interface SluiceRunResult {
@@ -65,7 +69,8 @@ function parseSummaries(stdout: string): RunSummary[] | undefined {
 
 export async function runSluiceCli(options: SluiceRunOptions): Promise<SluiceRunResult> {
   mkdirSync(DATA_DIR, { recursive: true });
-  const dir = mkdtempSync(join(DATA_DIR, 'run-'));
+  if (options.workDir !== undefined) mkdirSync(options.workDir, { recursive: true });
+  const dir = options.workDir ?? mkdtempSync(join(DATA_DIR, 'run-'));
   try {
     const configPath = join(dir, 'sluice.yaml');
     writeFileSync(configPath, stringify(options.config));
@@ -81,6 +86,6 @@ export async function runSluiceCli(options: SluiceRunOptions): Promise<SluiceRun
     }
     return { summaries, process: result };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    if (options.workDir === undefined) rmSync(dir, { recursive: true, force: true });
   }
 }
