@@ -3,12 +3,17 @@
  * the status, Retry-After and, for failures only, a capped and redacted excerpt of the response body. It
  * never decides what a status means: that mapping lives in sdk/http.ts, in one place.
  *
- * Header values are secrets. Nothing this module returns or throws contains them: response text is
- * redacted before it leaves (a server may echo a token back), and the endpoint is named by host only.
+ * With a signing secret, every request is signed the Standard Webhooks way (signing.ts): the signature
+ * covers the exact body sent, and the timestamp is taken per attempt.
+ *
+ * Header values and signing secrets are secrets. Nothing this module returns or throws contains them:
+ * response text is redacted before it leaves (a server may echo a token back), and the endpoint is named
+ * by host only.
  */
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import { CONTENT_TYPES } from './body.ts';
+import { WebhookSigner, signingSecrets, webhookId } from './signing.ts';
 import type { HttpConfig } from './spec.ts';
 
 export interface HttpReply {
@@ -30,6 +35,7 @@ export class HttpClient {
   private readonly headers: Readonly<Record<string, string>>;
   private readonly timeoutMs: number;
   private readonly secrets: readonly string[];
+  private readonly signer: WebhookSigner | undefined;
 
   constructor(config: HttpConfig, connections = config.concurrency) {
     const url = new URL(config.url);
@@ -41,7 +47,9 @@ export class HttpClient {
     const headers: Record<string, string> = { 'content-type': CONTENT_TYPES[config.format] };
     for (const [name, value] of Object.entries(config.headers)) headers[name.toLowerCase()] = value;
     this.headers = headers;
-    this.secrets = secretsOf(config.headers);
+    const signing = signingSecrets(config.signing_secret);
+    this.signer = signing.length === 0 ? undefined : new WebhookSigner(signing);
+    this.secrets = secretsOf(config.headers, signing);
     this.pool = new Pool(url.origin, {
       connections,
       headersTimeout: config.timeout_ms,
@@ -51,10 +59,11 @@ export class HttpClient {
   }
 
   async send(body: string, idempotencyKey: string, signal?: AbortSignal): Promise<HttpReply> {
+    const signature = this.signer?.headers(webhookId(idempotencyKey), body);
     const response = await this.pool.request({
       path: this.path,
       method: this.method,
-      headers: { ...this.headers, 'idempotency-key': idempotencyKey },
+      headers: { ...this.headers, 'idempotency-key': idempotencyKey, ...signature },
       body,
       headersTimeout: this.timeoutMs,
       bodyTimeout: this.timeoutMs,
@@ -114,10 +123,12 @@ async function readCapped(body: Dispatcher.ResponseData['body'], maxBytes: numbe
 
 /**
  * What to scrub from response text: each header value, and its longer words on their own, since a server
- * may echo just the token of `Bearer <token>`. Longest first, so a value is replaced before its parts.
+ * may echo just the token of `Bearer <token>`; and the signing secrets. Longest first, so a value is
+ * replaced before its parts.
  */
-function secretsOf(headers: Readonly<Record<string, string>>): string[] {
+function secretsOf(headers: Readonly<Record<string, string>>, signing: readonly string[]): string[] {
   const secrets = new Set<string>();
+  for (const secret of signing) if (secret.length >= 4) secrets.add(secret);
   for (const value of Object.values(headers)) {
     if (value.length >= 4) secrets.add(value);
     for (const word of value.split(/\s+/)) if (word.length >= 8) secrets.add(word);

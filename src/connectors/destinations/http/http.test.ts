@@ -2,9 +2,11 @@
  * The http destination against real loopback servers: body formats, headers, the status → outcome map,
  * Retry-After, timeouts, resets, refused connections, check() and the spec. No mocked fetch anywhere.
  */
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultContext } from '../../../sdk/context.ts';
 import { isStreamingObject, resolvePerConfig } from '../../../sdk/destination.ts';
@@ -325,6 +327,168 @@ describe('http destination: check', () => {
     const reason = result.ok ? '' : result.reason;
     expect(reason).toContain(new URL(url).host);
     expect(reason).toContain('ECONNREFUSED');
+  });
+});
+
+/**
+ * A receiver's check of a Standard Webhooks signature, written from the spec and independent of the code
+ * under test: the key is the base64 after `whsec_` (or the raw text), the signed content is
+ * `<webhook-id>.<webhook-timestamp>.<raw body>`, and any one of the space-delimited `v1,` signatures must
+ * equal the base64 HMAC-SHA256 of it.
+ */
+function verifiedBy(secret: string, request: Received): boolean {
+  const key = secret.startsWith('whsec_') ? Buffer.from(secret.slice(6), 'base64') : Buffer.from(secret);
+  const id = String(request.headers['webhook-id']);
+  const timestamp = String(request.headers['webhook-timestamp']);
+  const expected = createHmac('sha256', key).update(`${id}.${timestamp}.${request.body}`).digest();
+  return String(request.headers['webhook-signature'])
+    .split(' ')
+    .some((entry) => {
+      const [version, signature] = entry.split(',');
+      if (version !== 'v1' || signature === undefined) return false;
+      const given = Buffer.from(signature, 'base64');
+      return given.length === expected.length && timingSafeEqual(given, expected);
+    });
+}
+
+/**
+ * The same check through the Standard Webhooks reference library (which also checks the timestamp's age).
+ * Once a signature matches, `verify` parses the body as JSON: an NDJSON body then throws a SyntaxError,
+ * which still means the signature verified.
+ */
+function libraryVerifies(secret: string | Webhook, request: Received): boolean {
+  const webhook = typeof secret === 'string' ? new Webhook(secret) : secret;
+  try {
+    webhook.verify(request.body, request.headers as Record<string, string>);
+    return true;
+  } catch (error) {
+    if (error instanceof WebhookVerificationError) return false;
+    if (error instanceof SyntaxError) return true;
+    throw error;
+  }
+}
+
+describe('http destination: Standard Webhooks signatures', () => {
+  // 32 random bytes, as a provider would issue them.
+  const SECRET = 'whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD1FKtwM+Xa8Y=';
+  const OLD_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+
+  it('signs each request: webhook-id is the batch key, the timestamp is now, the signature covers the exact body', async () => {
+    const server = await serve();
+    const before = Math.floor(Date.now() / 1000);
+    expect(await writeOnce({ url: server.url, signing_secret: SECRET }, two(), 'run-3:batch-9')).toEqual([{ status: 'delivered' }, { status: 'delivered' }]);
+    const [request] = server.received;
+    expect(request?.headers['webhook-id']).toBe('run-3:batch-9');
+    expect(request?.headers['idempotency-key']).toBe('run-3:batch-9');
+    const timestamp = Number(request?.headers['webhook-timestamp']);
+    expect(timestamp).toBeGreaterThanOrEqual(before);
+    expect(timestamp).toBeLessThanOrEqual(Math.floor(Date.now() / 1000));
+    expect(String(request?.headers['webhook-signature'])).toMatch(/^v1,[A-Za-z0-9+/]{43}=$/);
+    // The body keeps its long integer digit for digit, and the signature is over those bytes.
+    expect(request?.body).toContain('12345678901234567890');
+    expect(verifiedBy(SECRET, request!)).toBe(true);
+    expect(libraryVerifies(SECRET, request!)).toBe(true);
+    // A receiver with another secret, or a body changed by one byte, does not verify.
+    expect(verifiedBy(OLD_SECRET, request!)).toBe(false);
+    expect(libraryVerifies(OLD_SECRET, request!)).toBe(false);
+    expect(verifiedBy(SECRET, { ...request!, body: request!.body.replace('Ada', 'Adb') })).toBe(false);
+    expect(libraryVerifies(SECRET, { ...request!, body: request!.body.replace('Ada', 'Adb') })).toBe(false);
+  });
+
+  it('signs NDJSON and envelope bodies, and bodies with op_field, as sent', async () => {
+    const server = await serve();
+    await writeOnce({ url: server.url, signing_secret: SECRET, format: 'ndjson' }, two());
+    await writeOnce({ url: server.url, signing_secret: SECRET, format: 'envelope', envelope_key: 'items' }, two());
+    await writeOnce({ url: server.url, signing_secret: SECRET, op_field: '_op' }, [{ ...outgoing({ id: 1 })[0]!, op: 'create' }]);
+    expect(server.received).toHaveLength(3);
+    for (const request of server.received) {
+      expect(verifiedBy(SECRET, request)).toBe(true);
+      expect(libraryVerifies(SECRET, request)).toBe(true);
+    }
+  });
+
+  it('uses a raw secret as its UTF-8 bytes', async () => {
+    const raw = 'a plain shared secret, not base64';
+    const server = await serve();
+    await writeOnce({ url: server.url, signing_secret: raw }, two());
+    expect(verifiedBy(raw, server.received[0]!)).toBe(true);
+    expect(libraryVerifies(new Webhook(raw, { format: 'raw' }), server.received[0]!)).toBe(true);
+    // Beyond ASCII the key is the text's UTF-8 (the JavaScript reference library's raw mode keeps only the
+    // low byte of each UTF-16 unit, so it cannot verify such a secret: README says to keep raw secrets ASCII).
+    const unicode = 'ünïcødé shared secret';
+    await writeOnce({ url: server.url, signing_secret: unicode }, two());
+    expect(verifiedBy(unicode, server.received[1]!)).toBe(true);
+  });
+
+  it('signs with every secret in a list, space-delimited, so a receiver on the old secret keeps verifying', async () => {
+    const server = await serve();
+    await writeOnce({ url: server.url, signing_secret: [SECRET, OLD_SECRET] }, two());
+    const [request] = server.received;
+    const signatures = String(request?.headers['webhook-signature']).split(' ');
+    expect(signatures).toHaveLength(2);
+    expect(signatures.every((signature) => signature.startsWith('v1,'))).toBe(true);
+    expect(verifiedBy(SECRET, request!)).toBe(true);
+    expect(verifiedBy(OLD_SECRET, request!)).toBe(true);
+    expect(libraryVerifies(SECRET, request!)).toBe(true);
+    expect(libraryVerifies(OLD_SECRET, request!)).toBe(true);
+  });
+
+  it('keeps webhook-id free of full stops (the retried part of a batch has a key `<batch>.<attempt>`)', async () => {
+    const server = await serve();
+    await writeOnce({ url: server.url, signing_secret: SECRET }, two(), 'b6f1c2d4-0001-4b8e-9a7f-3c2d1e0f9a8b-17.2');
+    const [request] = server.received;
+    expect(request?.headers['idempotency-key']).toBe('b6f1c2d4-0001-4b8e-9a7f-3c2d1e0f9a8b-17.2');
+    expect(request?.headers['webhook-id']).toBe('b6f1c2d4-0001-4b8e-9a7f-3c2d1e0f9a8b-17_2');
+    expect(verifiedBy(SECRET, request!)).toBe(true);
+    expect(libraryVerifies(SECRET, request!)).toBe(true);
+  });
+
+  it('keeps the same webhook-id when a batch is retried, with a fresh timestamp and signature', async () => {
+    let calls = 0;
+    const server = await serve((_req, res) => {
+      calls++;
+      if (calls === 1) res.writeHead(503).end();
+      else res.end();
+    });
+    expect((await writeOnce({ url: server.url, signing_secret: SECRET }, two(), 'run-1:batch-5'))[0]?.status).toBe('retry');
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect((await writeOnce({ url: server.url, signing_secret: SECRET }, two(), 'run-1:batch-5'))[0]?.status).toBe('delivered');
+    const [first, second] = server.received;
+    expect(first?.headers['webhook-id']).toBe(second?.headers['webhook-id']);
+    expect(Number(second?.headers['webhook-timestamp'])).toBeGreaterThan(Number(first?.headers['webhook-timestamp']));
+    expect(second?.headers['webhook-signature']).not.toBe(first?.headers['webhook-signature']);
+    expect(verifiedBy(SECRET, first!) && verifiedBy(SECRET, second!)).toBe(true);
+  });
+
+  it('sends no signature headers without a secret', async () => {
+    const server = await serve();
+    await writeOnce({ url: server.url }, two());
+    expect(server.received[0]?.headers['webhook-signature']).toBeUndefined();
+    expect(server.received[0]?.headers['webhook-id']).toBeUndefined();
+  });
+
+  it('never reveals the secret, even when the endpoint echoes it', async () => {
+    const raw = 'raw-shared-secret-0123456789';
+    const server = await serve((_req, res) => {
+      res.writeHead(400).end(`bad signature for secret ${raw}`);
+    });
+    const [outcome] = await writeOnce({ url: server.url, signing_secret: raw }, outgoing({ id: 1 }));
+    expect(outcome).toEqual({ status: 'rejected', reason: 'HTTP 400: bad signature for secret ***' });
+  });
+
+  it('refuses malformed secrets and the signature headers as user headers, without echoing the secret', () => {
+    const notBase64 = parseConfig(http.spec, { url: 'https://x.test', signing_secret: 'whsec_not*base64!' });
+    expect(notBase64.ok).toBe(false);
+    expect(JSON.stringify(notBase64)).not.toContain('not*base64');
+    const short = parseConfig(http.spec, { url: 'https://x.test', signing_secret: `whsec_${Buffer.alloc(16, 7).toString('base64')}` });
+    expect(short.ok ? '' : short.issues[0]?.message).toContain('24 to 64 bytes');
+    expect(parseConfig(http.spec, { url: 'https://x.test', signing_secret: '' }).ok).toBe(false);
+    expect(parseConfig(http.spec, { url: 'https://x.test', signing_secret: [] }).ok).toBe(false);
+    expect(parseConfig(http.spec, { url: 'https://x.test', signing_secret: SECRET }).ok).toBe(true);
+    expect(parseConfig(http.spec, { url: 'https://x.test', signing_secret: [SECRET, 'raw-old-secret'] }).ok).toBe(true);
+    for (const name of ['Webhook-Signature', 'webhook-id', 'Webhook-Timestamp']) {
+      expect(parseConfig(http.spec, { url: 'https://x.test', headers: { [name]: 'v1,x' } }).ok).toBe(false);
+    }
   });
 });
 

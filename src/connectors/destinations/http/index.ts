@@ -6,6 +6,9 @@
  *
  * Besides `append`, the object takes the diff sync modes that need no delete (insert, update, upsert, all):
  * the engine then hands it only new or changed records, and `op_field` can tell the endpoint which is which.
+ *
+ * With `signing_secret` every request is signed the Standard Webhooks way (signing.ts), so the endpoint can
+ * be a webhook receiver that verifies where a batch came from.
  */
 import { defineDestination } from '../../../sdk/destination.ts';
 import type { OutgoingRecord, WriteContext } from '../../../sdk/destination.ts';
@@ -76,7 +79,7 @@ function codeOf(error: unknown): unknown {
 export default defineDestination<typeof httpSpec, HttpClient>({
   id: 'http',
   title: 'HTTP endpoint',
-  description: 'Sends records in batches to an HTTP endpoint as a JSON array, NDJSON or a JSON envelope.',
+  description: 'Sends records in batches to an HTTP endpoint as a JSON array, NDJSON or a JSON envelope, optionally signed as Standard Webhooks.',
   spec: httpSpec,
   check,
   open: async (config) => new HttpClient(config),

@@ -4,13 +4,15 @@
  */
 import { z } from 'zod';
 import { field } from '../../../sdk/spec.ts';
+import { signingSecretProblem } from './signing.ts';
 
 /** RFC 9110 token characters: what a header name may contain. */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /**
- * Headers Sluice sets itself (content-length, idempotency-key) or that belong to the connection, not the
- * request; letting a user set them would produce malformed or duplicate requests.
+ * Headers Sluice sets itself (content-length, idempotency-key, the Standard Webhooks signature headers) or
+ * that belong to the connection, not the request; letting a user set them would produce malformed or
+ * duplicate requests.
  */
 export const RESERVED_HEADERS: ReadonlySet<string> = new Set([
   'content-length',
@@ -20,6 +22,9 @@ export const RESERVED_HEADERS: ReadonlySet<string> = new Set([
   'upgrade',
   'expect',
   'idempotency-key',
+  'webhook-id',
+  'webhook-timestamp',
+  'webhook-signature',
 ]);
 
 const headerName = z
@@ -29,6 +34,12 @@ const headerName = z
 
 // The message must not echo the value: header values are secrets.
 const headerValue = z.string().refine((value) => !/[\r\n\0]/.test(value), 'a header value must not contain line breaks');
+
+// The messages name what is wrong, never the secret.
+const signingSecret = z.string().superRefine((secret, ctx) => {
+  const problem = signingSecretProblem(secret);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 export const httpSpec = z.strictObject({
   url: field(
@@ -57,6 +68,12 @@ export const httpSpec = z.strictObject({
   envelope_key: field(z.string().min(1).default('batch'), {
     description: 'With format `envelope`, the name of the property that holds the array of records.',
     visibleWhen: { format: 'envelope' },
+  }),
+  signing_secret: field(z.union([signingSecret, z.array(signingSecret).min(1).max(5)]).optional(), {
+    description:
+      'Sign every request the Standard Webhooks way (standardwebhooks.com): a secret as `whsec_<base64>`, or any other text used as it is. Each request then carries `webhook-id` (the batch\'s idempotency key), `webhook-timestamp` and `webhook-signature` (`v1,<HMAC-SHA256>`). A list signs with each secret, current first, while a receiver moves to a new one. Never shown or logged.',
+    examples: ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'],
+    secret: true,
   }),
   op_field: field(z.string().min(1).optional(), {
     description:
