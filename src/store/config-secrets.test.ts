@@ -56,6 +56,7 @@ describe('secretPathsOfConfig', () => {
     expect((await secretPathsOfConfig(config())).sort()).toEqual([
       'activations[0].notify.webhook_url',
       'destinations.crm.headers',
+      'destinations.crm.signing_secret',
       'sources.tap-gh.config',
       'sources.tap-gh.env',
     ]);
