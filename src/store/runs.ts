@@ -9,6 +9,7 @@
  * names at most one run.
  */
 import type { Queryable } from './db.ts';
+import { parseJson } from '../protocol/json.ts';
 import { decodeCursor, encodeCursor, fromJsonText, iso, jsonParam } from './rows.ts';
 
 export type RunRowStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'interrupted' | 'cancelled';
@@ -60,9 +61,18 @@ export interface RunRecord {
 }
 
 const COLUMNS = `id, activation, config_id, status, trigger, dry_run, force, counters::text as counters, unsettled, plan::text as plan,
-  error, drift::text as drift, created_at, created_at::text as created_key, started_at, finished_at, worker, attempts, cancel_requested`;
+  error, drift::text as drift, created_at, started_at, finished_at, worker, attempts, cancel_requested`;
+
+/** The same columns as JSON values, for pages aggregated with json_agg. */
+const PAGE_COLUMNS = `id, activation, config_id, status, trigger, dry_run, force, counters, unsettled, plan, error, created_at,
+  started_at, finished_at, worker, attempts, cancel_requested, drift`;
 
 const ZERO: RunCountersRow = { read: 0, delivered: 0, rejected: 0, unchanged: 0, deleted: 0, retried: 0, batches: 0 };
+
+/** A jsonb column read as `::text` (single rows), or already parsed (pages come as one JSON document). */
+function jsonColumn<T>(value: unknown): T | null {
+  return typeof value === 'string' ? fromJsonText<T>(value) : ((value ?? null) as T | null);
+}
 
 function toRun(row: Record<string, unknown>): RunRecord {
   const started = iso(row.started_at);
@@ -75,11 +85,11 @@ function toRun(row: Record<string, unknown>): RunRecord {
     trigger: String(row.trigger),
     dry_run: Boolean(row.dry_run),
     force: Boolean(row.force),
-    counters: { ...ZERO, ...(fromJsonText<Partial<RunCountersRow>>(row.counters) ?? {}) },
+    counters: { ...ZERO, ...(jsonColumn<Partial<RunCountersRow>>(row.counters) ?? {}) },
     unsettled: Number(row.unsettled ?? 0),
-    plan: fromJsonText(row.plan),
+    plan: jsonColumn(row.plan),
     error: (row.error as string | null) ?? null,
-    drift: fromJsonText<RunDriftRow>(row.drift),
+    drift: jsonColumn<RunDriftRow>(row.drift),
     created_at: iso(row.created_at) ?? '',
     started_at: started,
     finished_at: finished,
@@ -185,18 +195,25 @@ export async function listRuns(db: Queryable, query: RunPageQuery): Promise<RunP
     pageWhere.push(`(created_at, id) < ($${pageParams.length - 1}::timestamptz, $${pageParams.length}::uuid)`);
   }
   pageParams.push(query.limit + 1);
-  let sql = `select ${COLUMNS} from sluice.runs ${pageWhere.length > 0 ? `where ${pageWhere.join(' and ')}` : ''}
+  let sql = `select ${PAGE_COLUMNS} from sluice.runs ${pageWhere.length > 0 ? `where ${pageWhere.join(' and ')}` : ''}
     order by created_at desc, id desc limit $${pageParams.length}`;
   if (after === undefined && query.offset !== undefined && query.offset > 0) {
     pageParams.push(query.offset);
     sql += ` offset $${pageParams.length}`;
   }
-  const { rows } = await db.query(sql, pageParams);
+  // The page comes back as one JSON document: on PGlite, handing over one value instead of 51 rows of
+  // 18 columns halves the query's cost (measured), and the listing is the API's hottest path.
+  const { rows: pageRows } = await db.query<{ page: string }>(
+    `select coalesce(json_agg(r order by r.created_at desc, r.id desc), '[]')::text as page from (${sql}) r`,
+    pageParams,
+  );
+  const rows = parseJson(pageRows[0]?.page ?? '[]') as Record<string, unknown>[];
   const runs = rows.slice(0, query.limit).map(toRun);
   const last = runs[runs.length - 1];
-  // The cursor keeps the database's own text of created_at: an ISO string would round microseconds away.
+  // The cursor keeps the database's own text of created_at (JSON keeps its microseconds; an ISO string from
+  // a Date would round them away).
   const lastRow = rows[runs.length - 1];
-  const next = rows.length > query.limit && last !== undefined && lastRow !== undefined ? encodeCursor([String(lastRow.created_key), last.id]) : null;
+  const next = rows.length > query.limit && last !== undefined && lastRow !== undefined ? encodeCursor([String(lastRow.created_at), last.id]) : null;
   let total: number | undefined;
   if (query.withTotal === true) {
     const counted = await db.query<{ n: string }>(`select count(*) as n from sluice.runs ${filter}`, params);
