@@ -5,15 +5,17 @@
  * the report.
  *
  * Benchmarks: `file-to-http` (bench/file-to-http.ts), `singer-target` (bench/singer-target.ts),
- * `api-listing` (bench/api-listing.ts: `sluice serve` run listings with 10k runs stored), and the PostgreSQL
+ * `api-listing` (bench/api-listing.ts: `sluice serve` run listings with 10k runs stored), `events`
+ * (bench/events.ts: tracking events accepted through `/v1/batch`), and the PostgreSQL
  * ones of issue #5 on the local server (BENCH_DATABASE_URL): `postgres-to-http` (bench/postgres-to-http.ts),
  * `change-detection` (bench/change-detection.ts) and `postgres-upsert` (bench/postgres-upsert.ts); and
  * `bulk-sftp` (bench/bulk-sftp.ts: 1M CSV rows dropped on an SFTP server, issue #6).
  *
  * Environment:
  * - `BENCH_ONLY`        run one benchmark: `file-to-http`, `singer-target`, `api-listing`, `postgres-to-http`,
- *                       `change-detection`, `postgres-upsert` or `bulk-sftp` (default: all).
+ *                       `change-detection`, `postgres-upsert`, `bulk-sftp` or `events` (default: all).
  * - `BENCH_API_SECONDS` api-listing: seconds of load per listing (default 15).
+ * - `BENCH_EVENTS_SECONDS` events: seconds of load per run (default 15).
  * - `BENCH_BULK_ROWS`   bulk-sftp: rows in the CSV (default 1000000).
  * - `BENCH_ROWS`        file-to-http: comma-separated row counts (default `1000000,5000000`), e.g. `BENCH_ROWS=100000`.
  * - `BENCH_SINGER_ROWS` singer-target: records in the stream (default 1000000).
@@ -35,6 +37,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DATA_DIR } from './data.ts';
 import { RAW_RESULTS_FILE, SECTION_ID, type SizeResult, baselineRssKb, failuresOf, markdownReport, runFileToHttp, textReport } from './file-to-http.ts';
+import { type EventsBenchResult, RAW_RESULTS_FILE as EVENTS_RESULTS_FILE, SECTION_ID as EVENTS_SECTION_ID, failuresOf as eventsFailures, markdownReport as eventsMarkdown, runEventsBench, textReport as eventsText } from './events.ts';
 import { type ApiListingResult, RAW_RESULTS_FILE as API_RESULTS_FILE, SECTION_ID as API_SECTION_ID, failuresOf as apiFailures, markdownReport as apiMarkdown, runApiListingBench, textReport as apiText } from './api-listing.ts';
 import { type ChangeDetectionResult, RAW_RESULTS_FILE as CHANGE_RESULTS_FILE, SECTION_ID as CHANGE_SECTION_ID, failuresOf as changeFailures, markdownReport as changeMarkdown, runChangeDetection, textReport as changeText } from './change-detection.ts';
 import { type BulkSftpResult, RAW_RESULTS_FILE as BULK_RESULTS_FILE, SECTION_ID as BULK_SECTION_ID, failuresOf as bulkFailures, markdownReport as bulkMarkdown, runBulkSftpBench, textReport as bulkText } from './bulk-sftp.ts';
@@ -174,6 +177,26 @@ async function apiListing(): Promise<number> {
   return failures.length;
 }
 
+/** The events benchmark (tracking API ingestion); returns 1 when the log lost an acknowledged event. */
+async function events(): Promise<number> {
+  let result: EventsBenchResult;
+  if (flag('BENCH_REPORT_ONLY')) result = JSON.parse(readFileSync(EVENTS_RESULTS_FILE, 'utf8')) as EventsBenchResult;
+  else {
+    const machine = machineInfo();
+    log(`events: ${describeMachine(machine)}`);
+    result = await runEventsBench({ machine, seconds: Number(process.env.BENCH_EVENTS_SECONDS ?? '15'), quietWaitMs: quietWaitMs(), log });
+    writeFileSync(EVENTS_RESULTS_FILE, `${JSON.stringify(result, null, 2)}\n`);
+  }
+  process.stdout.write(`\nsluice serve: tracking API (/v1/batch, 100 events per request)\n\n${eventsText(result)}\n`);
+  if (!flag('BENCH_NO_WRITE')) {
+    writeMarkdownSection(EVENTS_SECTION_ID, eventsMarkdown(result));
+    process.stdout.write(`\nwritten to ${BENCHMARKS_FILE}\n`);
+  }
+  const failures = eventsFailures(result);
+  for (const failure of failures) log(`events: ${failure}`);
+  return failures.length;
+}
+
 /** BENCH_REPEATS for the PostgreSQL benchmarks (default 3). */
 function pgRepeats(): number {
   const repeats = Number(process.env.BENCH_REPEATS ?? '3');
@@ -304,6 +327,7 @@ const BENCHMARKS: Record<string, () => Promise<number>> = {
   'file-to-http': fileToHttp,
   'singer-target': singerTarget,
   'api-listing': apiListing,
+  events,
   'postgres-to-http': postgresToHttp,
   'change-detection': changeDetection,
   'postgres-upsert': postgresUpsert,
