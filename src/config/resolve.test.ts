@@ -81,3 +81,31 @@ describe('parseConfigText', () => {
     expect(() => parseConfigText('{"sources": ', 'bad.json')).toThrow(/bad\.json/);
   });
 });
+
+describe('SLUICE_<TYPE>_<KEY> overrides', () => {
+  const sftpConfig = {
+    sources: { orders: { type: 'file', path: 'orders.csv', format: 'csv' } },
+    destinations: { drop: { type: 'sftp', host: 'sftp.example.com', username: 'u', password: 'p', max_uploads: 2 } },
+    activations: [{ name: 'orders_to_drop', source: { $ref: '#/sources/orders' }, destination: { $ref: '#/destinations/drop' } }],
+  };
+
+  it('override a destination type\'s settings, each parsed by its field\'s type', async () => {
+    const resolved = await resolveConfig(sftpConfig, {
+      SLUICE_SFTP_HOST: '127.0.0.1',
+      SLUICE_SFTP_MAX_UPLOADS: '4',
+      SLUICE_SFTP_GZIP: 'true',
+      SLUICE_SFTP_COLUMNS: 'id, email',
+      SLUICE_SFTP_PASSWORD: 'from-the-env-1234',
+    });
+    expect(resolved.issues).toEqual([]);
+    expect(resolved.activations[0]!.destination.config).toMatchObject({ host: '127.0.0.1', max_uploads: 4, gzip: true, columns: ['id', 'email'], password: 'from-the-env-1234' });
+    expect(resolved.secretValues).toEqual(['from-the-env-1234']);
+  });
+
+  it('names the variable when its value does not fit, and touches no other type', async () => {
+    const resolved = await resolveConfig(sftpConfig, { SLUICE_SFTP_MAX_UPLOADS: 'many', SLUICE_HTTP_URL: 'http://elsewhere' });
+    expect(resolved.issues).toEqual([{ path: 'destinations.drop.max_uploads', message: 'SLUICE_SFTP_MAX_UPLOADS: expected a number, got "many"' }]);
+    const outOfRange = await resolveConfig(sftpConfig, { SLUICE_SFTP_MAX_UPLOADS: '99' });
+    expect(outOfRange.issues.map((issue) => issue.path)).toEqual(['destinations.drop.max_uploads']);
+  });
+});

@@ -4,6 +4,7 @@
  * Connector settings are validated against each connector's spec in resolve.ts.
  */
 import { z } from 'zod';
+import { FilterSyntaxError, compileWhere } from '../engine/event-filter.ts';
 import { mappingSchema } from '../engine/mapping.ts';
 import { parseSchedule } from '../platform/schedule.ts';
 
@@ -26,6 +27,28 @@ export const activationSchema = z.strictObject({
   /** The destination object to write; defaults to the destination's only object. */
   object: z.string().optional(),
   mapping: mappingSchema.optional(),
+  /**
+   * Event activations (source of type `events`) only: which events to deliver — by type, by name (track
+   * events, pages and screens), and by a `where` expression (engine/event-filter.ts).
+   */
+  filter: z
+    .strictObject({
+      types: z.array(z.enum(['track', 'identify', 'page', 'screen', 'group', 'alias'])).min(1).optional(),
+      events: z.array(z.string().min(1)).min(1).optional(),
+      where: z
+        .string()
+        .min(1)
+        .optional()
+        .superRefine((text, ctx) => {
+          if (text === undefined) return;
+          try {
+            compileWhere(text);
+          } catch (error) {
+            ctx.addIssue({ code: 'custom', message: error instanceof FilterSyntaxError ? error.message : String(error) });
+          }
+        }),
+    })
+    .optional(),
   sync_mode: z.enum(['append', 'overwrite', 'insert', 'update', 'upsert', 'mirror', 'all']).optional(),
   /** Source field(s) that identify a record, for the diff modes; defaults to the stream's own primary key. */
   primary_key: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),

@@ -11,6 +11,7 @@ type Loader<T> = () => Promise<{ default: T }>;
 
 export const sourceLoaders: Readonly<Record<string, Loader<SourceDefinition>>> = {
   'airbyte-source': () => import('./sources/airbyte-source/index.ts'),
+  events: () => import('./sources/events/index.ts'),
   file: () => import('./sources/file/index.ts'),
   mysql: () => import('./sources/mysql/index.ts'),
   postgres: () => import('./sources/postgres/index.ts'),
@@ -20,9 +21,12 @@ export const sourceLoaders: Readonly<Record<string, Loader<SourceDefinition>>> =
 export const destinationLoaders: Readonly<Record<string, Loader<DestinationDefinition>>> = {
   'airbyte-destination': () => import('./destinations/airbyte-destination/index.ts'),
   file: () => import('./destinations/file/index.ts'),
+  ga4: () => import('./destinations/ga4/index.ts'),
   http: () => import('./destinations/http/index.ts'),
+  'marketo-bulk': () => import('./destinations/marketo-bulk/index.ts'),
   pendo: () => import('./destinations/pendo/index.ts'),
   postgres: () => import('./destinations/postgres/index.ts'),
+  sftp: () => import('./destinations/sftp/index.ts'),
   'singer-target': () => import('./destinations/singer-target/index.ts'),
 };
 

@@ -12,14 +12,16 @@
  * once the source has ended.
  */
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { type JsonObject, type JsonValue, stringifyJson } from '../protocol/json.ts';
-import type { BatchLimits, DestinationSyncMode, OutgoingStream, StreamingObject } from '../sdk/destination.ts';
+import { type BatchLimits, type DestinationObject, type DestinationSyncMode, type OutgoingStream, type StreamingObject, isStreamingObject } from '../sdk/destination.ts';
 import { SluiceError, describeError, type ErrorCode } from '../sdk/errors.ts';
 import type { Logger } from '../sdk/context.ts';
 import type { Origin, SourceMessage, State } from '../sdk/source.ts';
 import type { RetryPolicy } from './backoff.ts';
 import { batchesOf } from './batched.ts';
+import { BulkSink, type BulkPlan, type BulkRunOptions, POLL_INITIAL_MS, POLL_MAX_MS } from './bulk.ts';
 import { Checkpointer } from './checkpointer.ts';
 import type { ChangeDetector } from './diff.ts';
 import type { RejectLedger } from './ledger.ts';
@@ -33,7 +35,11 @@ export interface PipelineSettings {
   readonly runId: string;
   readonly activation: string;
   readonly objectName: string;
-  readonly object: StreamingObject<unknown, unknown>;
+  readonly object: DestinationObject<unknown, unknown>;
+  /** Bulk objects: the resolved plan, and where files and jobs go (the run's directory is `<dir>/<run id>`). */
+  readonly bulk?: { readonly plan: BulkPlan; readonly options: BulkRunOptions } | undefined;
+  /** Resolves once the newest committed state is saved (bulk: a file's job record is removed only then). */
+  readonly stateSaved?: () => Promise<void>;
   readonly config: unknown;
   readonly session: unknown;
   readonly syncMode: DestinationSyncMode;
@@ -60,7 +66,10 @@ const SAMPLE_COUNT = 3;
 export class Pipeline {
   readonly counters: RunCounters = { read: 0, delivered: 0, rejected: 0, unchanged: 0, deleted: 0, retried: 0, batches: 0 };
   readonly checkpointer: Checkpointer;
-  private readonly sender: Sender;
+  private readonly sender: Sender | undefined;
+  private readonly bulk: BulkSink | undefined;
+  /** The newest state the source has sent (bulk: recorded with each file as it is cut). */
+  private latestState: State | undefined;
   /** Stops reading and retrying: on interrupt or failure. */
   private readonly stop = new AbortController();
   /** Aborts requests in flight: only on failure — an interrupt drains them instead. */
@@ -87,19 +96,28 @@ export class Pipeline {
     this.diff = settings.diff;
     // Enough to keep every send slot busy with a full batch queued behind it, and no more.
     this.maxUnsettled = settings.batch.maxRecords * (settings.concurrency * 2 + 1);
+    const writeContext = {
+      logger: settings.logger,
+      signal: this.abortWrites.signal,
+      runId: settings.runId,
+      config: settings.config,
+      session: settings.session,
+      object: settings.objectName,
+      syncMode: settings.syncMode,
+      stream: settings.stream,
+    };
+    const object = settings.object;
+    if (isStreamingObject(object)) this.sender = this.createSender(object, writeContext);
+    else if (settings.bulk !== undefined && !settings.dryRun) this.bulk = this.createBulkSink(settings.bulk, writeContext);
+    settings.signal?.addEventListener('abort', () => this.stop.abort(), { once: true });
+  }
+
+  private createSender(object: StreamingObject<unknown, unknown>, writeContext: ConstructorParameters<typeof Sender>[1]): Sender {
+    const settings = this.settings;
     const admission = new Admission(settings.concurrency, settings.requestsPerSecond);
-    this.sender = new Sender(
-      settings.object,
-      {
-        logger: settings.logger,
-        signal: this.abortWrites.signal,
-        runId: settings.runId,
-        config: settings.config,
-        session: settings.session,
-        object: settings.objectName,
-        syncMode: settings.syncMode,
-        stream: settings.stream,
-      },
+    return new Sender(
+      object,
+      writeContext,
       admission,
       settings.retry,
       {
@@ -125,7 +143,43 @@ export class Pipeline {
       },
       this.stop.signal,
     );
-    settings.signal?.addEventListener('abort', () => this.stop.abort(), { once: true });
+  }
+
+  private createBulkSink(bulk: NonNullable<PipelineSettings['bulk']>, ctx: ConstructorParameters<typeof Sender>[1]): BulkSink {
+    const settings = this.settings;
+    return new BulkSink(
+      {
+        env: {
+          plan: bulk.plan,
+          ctx,
+          jobs: bulk.options.jobs,
+          retry: settings.retry,
+          pollInitialMs: bulk.options.pollInitialMs ?? POLL_INITIAL_MS,
+          pollMaxMs: bulk.options.pollMaxMs ?? POLL_MAX_MS,
+          logger: settings.logger,
+          stop: this.stop.signal,
+          uploading: () => {
+            this.counters.batches++;
+          },
+        },
+        runId: settings.runId,
+        activation: settings.activation,
+        dir: join(bulk.options.dir, settings.runId),
+        startedAt: new Date(),
+      },
+      {
+        delivered: (segment, change) => {
+          this.counters.delivered++;
+          if (change !== undefined) this.diff?.delivered(change, false);
+          this.settle(segment);
+        },
+        rejected: (stream, segment, code, reason, attempts, row) => this.reject(stream, segment, code, reason, attempts, row, undefined),
+        fatal: (error) => this.fail(error),
+        wake: () => this.wake(),
+        latestState: () => this.latestState,
+        stateSaved: () => settings.stateSaved?.() ?? Promise.resolve(),
+      },
+    );
   }
 
   get failure(): unknown {
@@ -188,6 +242,11 @@ export class Pipeline {
         this.fail(error);
       }
     }
+    if (this.bulk !== undefined) {
+      // A complete read cuts the last file; a stopped one discards it (its rows stay unsettled).
+      await this.bulk.finish(finished && this.fatalError === undefined && !signal.aborted);
+      return;
+    }
     // Records already read are cheap to finish: send the partial batch unless the run has failed.
     if (this.fatalError === undefined) this.flush();
     while (this.inFlight.size > 0) await Promise.all(this.inFlight);
@@ -197,7 +256,7 @@ export class Pipeline {
   /** Take messages until the source ends (true) or the run stops (false). */
   private async consume(iterator: AsyncIterator<SourceMessage>, signal: AbortSignal): Promise<boolean> {
     while (!signal.aborted) {
-      while (this.unsettled >= this.maxUnsettled && !signal.aborted) await this.progress();
+      while (this.full() && !signal.aborted) await this.progress();
       const next = await iterator.next();
       if (next.done) return true;
       // A message that arrives after the stop is not taken: it was never counted, and state stays before it.
@@ -217,7 +276,7 @@ export class Pipeline {
    */
   private async consumeBatches(iterator: AsyncIterator<readonly SourceMessage[]>, signal: AbortSignal): Promise<boolean> {
     while (!signal.aborted) {
-      while (this.unsettled >= this.maxUnsettled && !signal.aborted) await this.progress();
+      while (this.full() && !signal.aborted) await this.progress();
       if (this.sentSinceYield) {
         this.sentSinceYield = false;
         await new Promise<void>((resolve) => setImmediate(resolve));
@@ -225,7 +284,7 @@ export class Pipeline {
       const next = await iterator.next();
       if (next.done) return true;
       for (const message of next.value) {
-        while (this.unsettled >= this.maxUnsettled && !signal.aborted) await this.progress();
+        while (this.full() && !signal.aborted) await this.progress();
         if (signal.aborted) return false;
         this.handle(message);
       }
@@ -235,7 +294,9 @@ export class Pipeline {
 
   private handle(message: SourceMessage): void {
     if (message.type === 'state') {
+      this.latestState = message.state;
       this.checkpointer.addState(message.state);
+      this.bulk?.stateSeen();
       return;
     }
     if (message.type === 'schema') return;
@@ -305,7 +366,7 @@ export class Pipeline {
     const stream = this.settings.stream.name;
     for (let index = 0; index < old.count; index++) {
       if (seen!.has(index)) continue;
-      while (this.unsettled >= this.maxUnsettled && !signal.aborted) await this.progress();
+      while (this.full() && !signal.aborted) await this.progress();
       if (this.sentSinceYield) {
         this.sentSinceYield = false;
         await yieldToLoop();
@@ -319,7 +380,16 @@ export class Pipeline {
     }
   }
 
+  /** Reading must wait: too many records unsettled (streaming), or the bulk sink cannot take more yet. */
+  private full(): boolean {
+    return this.bulk === undefined ? this.unsettled >= this.maxUnsettled : this.bulk.blocked;
+  }
+
   private add(record: PendingRecord): void {
+    if (this.bulk !== undefined) {
+      this.bulk.append(record, (reason) => this.reject(record.stream, record.segment, 'RECORD_INVALID', reason, 0, record.data, record.origin));
+      return;
+    }
     if (this.batch.length > 0 && this.batchBytes + record.bytes > this.settings.batch.maxBytes) this.flush();
     if (this.batch.length === 0) {
       this.batchTimer = setTimeout(() => this.flush(), this.settings.batch.maxWaitMs);
@@ -340,7 +410,7 @@ export class Pipeline {
       return;
     }
     this.sentSinceYield = true;
-    const task = this.sender.send(batch).finally(() => {
+    const task = this.sender!.send(batch).finally(() => {
       this.inFlight.delete(task);
       this.wake();
     });

@@ -13,11 +13,14 @@
  * share of the rows last delivered.
  */
 import { performance } from 'node:perf_hooks';
-import { type BatchLimits, type DestinationSyncMode, type StreamingObject, isStreamingObject, resolvePerConfig } from '../sdk/destination.ts';
+import { type BatchLimits, type BulkObject, type DestinationObject, type DestinationSyncMode, isStreamingObject, resolvePerConfig } from '../sdk/destination.ts';
+import type { JsonValue } from '../protocol/json.ts';
 import { SluiceError, describeError } from '../sdk/errors.ts';
 import { type Logger, silentLogger } from '../sdk/context.ts';
 import type { ConfiguredStream, State } from '../sdk/source.ts';
 import { DEFAULT_RETRY_POLICY } from './backoff.ts';
+import { type BulkPlan, type BulkRunOptions, POLL_INITIAL_MS, POLL_MAX_MS, defaultBulkDir, resolveBulkPlan, resumeBulkJobs } from './bulk.ts';
+import { MemoryBulkJobStore } from './bulk-jobs.ts';
 import { ChangeDetector, type DiffMode, type KeyReader, compileKeyReader, isDiffMode } from './diff.ts';
 import { type SchemaDrift, columnTypes, detectDrift, formatDrift } from './drift.ts';
 import { type FingerprintStore, Snapshot, type SnapshotMeta, mergeSnapshot } from './fingerprints.ts';
@@ -45,9 +48,11 @@ export async function runActivation(options: RunOptions): Promise<RunSummary> {
   const dryRun = options.dryRun ?? false;
   const { activation } = options;
   let drift: SchemaDrift | undefined;
+  /** Bulk: rows of files an earlier run left, finished by this one before reading (counted as read too). */
+  const resumedCounters: RunCounters = { ...ZERO_COUNTERS };
   const finish = (status: RunStatus, pipeline: Pipeline | undefined, state: State | undefined, error?: unknown, plan?: DryRunPlan): RunSummary => {
     const durationMs = performance.now() - started;
-    const counters = pipeline?.counters ?? { ...ZERO_COUNTERS };
+    const counters = pipeline?.counters ?? resumedCounters;
     const shownPlan = plan ?? (dryRun && pipeline !== undefined ? pipeline.plan : undefined);
     return {
       runId,
@@ -86,6 +91,88 @@ export async function runActivation(options: RunOptions): Promise<RunSummary> {
   }
   const { source, destination } = activation;
   const ctx = { logger, runId, signal: options.signal ?? new AbortController().signal };
+  const saver = new StateSaver(options.stateStore, logger);
+  let session: unknown;
+  let sessionOpen = false;
+  const openSession = async () => {
+    if (!sessionOpen && !dryRun && destination.definition.open) session = await destination.definition.open(destination.config, ctx);
+    sessionOpen = true;
+  };
+  const closeSession = async (complete: boolean): Promise<unknown> => {
+    if (session === undefined || !destination.definition.close) return undefined;
+    const closing = session;
+    session = undefined;
+    return destination.definition.close(closing, ctx, { complete }).then(
+      () => undefined,
+      (closeError: unknown) => closeError,
+    );
+  };
+  const bulkOptions: BulkRunOptions | undefined =
+    setup.bulk === undefined ? undefined : (options.bulk ?? { dir: defaultBulkDir(activation.name), jobs: new MemoryBulkJobStore() });
+
+  // Bulk: finish what an earlier run left (poll its jobs to their end, commit the state after them) before
+  // reading, so the source resumes after those files and none is uploaded twice.
+  if (setup.bulk !== undefined && bulkOptions !== undefined && !dryRun) {
+    const abortWrites = new AbortController();
+    try {
+      if ((await bulkOptions.jobs.list()).length > 0) await openSession();
+      const finished = await resumeBulkJobs(
+        {
+          plan: setup.bulk,
+          ctx: { logger, signal: abortWrites.signal, runId, config: destination.config, session, object: setup.objectName, syncMode: setup.syncMode, stream: setup.stream },
+          jobs: bulkOptions.jobs,
+          retry: { ...DEFAULT_RETRY_POLICY, ...activation.retry },
+          pollInitialMs: bulkOptions.pollInitialMs ?? POLL_INITIAL_MS,
+          pollMaxMs: bulkOptions.pollMaxMs ?? POLL_MAX_MS,
+          logger,
+          stop: ctx.signal,
+          uploading: () => {
+            resumedCounters.batches++;
+          },
+        },
+        bulkOptions,
+        runId,
+        {
+          row: (rejection, row) => {
+            resumedCounters.read++;
+            if (rejection === undefined) {
+              resumedCounters.delivered++;
+              return;
+            }
+            resumedCounters.rejected++;
+            options.ledger.add({
+              runId,
+              activation: activation.name,
+              stream: setup.configuredStream.name,
+              object: setup.objectName,
+              code: rejection.code,
+              reason: rejection.reason,
+              attempts: rejection.attempts,
+              record: row ?? null,
+            });
+          },
+          commit: async (state) => {
+            initialState = state;
+            options.onStateCommitted?.(state, 0);
+            saver.request(state);
+            await saver.settled();
+          },
+        },
+      );
+      if (!finished) {
+        const closeError = await closeSession(false);
+        await options.ledger.close();
+        return finish(closeError === undefined ? 'interrupted' : 'failed', undefined, initialState, closeError);
+      }
+    } catch (error) {
+      abortWrites.abort();
+      await closeSession(false);
+      await saver.settled();
+      await options.ledger.close();
+      return finish('failed', undefined, initialState, error);
+    }
+  }
+
   // Mirror compares a complete read with the snapshot: it never resumes from a cursor.
   const readState = setup.syncMode === 'mirror' ? undefined : initialState;
   const read = (signal: AbortSignal) => source.definition.read(source.config, { streams: [setup.configuredStream], state: readState }, { ...ctx, signal });
@@ -106,6 +193,8 @@ export async function runActivation(options: RunOptions): Promise<RunSummary> {
       dryRun: dry,
       signal: options.signal,
       diff: detector(),
+      bulk: setup.bulk === undefined || bulkOptions === undefined ? undefined : { plan: setup.bulk, options: bulkOptions },
+      stateSaved: () => saver.settled(),
     });
 
   // The guard: a dry pass plans the run, and a plan over the limit stops it before anything is sent. The
@@ -115,8 +204,11 @@ export async function runActivation(options: RunOptions): Promise<RunSummary> {
   if (ratio !== undefined && fingerprints?.diff !== undefined && fingerprints.old.count > 0 && !dryRun && options.force !== true) {
     const dry = pipelineFor(true, undefined, () => {}, discardLedger);
     await dry.run(read);
-    if (dry.failure !== undefined) return finish('failed', undefined, initialState, dry.failure);
-    if (options.signal?.aborted) return finish('interrupted', undefined, initialState);
+    if (dry.failure !== undefined || options.signal?.aborted) {
+      await closeSession(false);
+      await options.ledger.close();
+      return finish(dry.failure !== undefined ? 'failed' : 'interrupted', undefined, initialState, dry.failure);
+    }
     const plan = dry.plan;
     const changes = plan.creates + plan.updates + plan.deletes;
     const rows = Math.max(1, fingerprints.old.count);
@@ -127,17 +219,17 @@ export async function runActivation(options: RunOptions): Promise<RunSummary> {
         `(creates ${count.format(plan.creates)}, updates ${count.format(plan.updates)}, deletes ${count.format(plan.deletes)}), ` +
         `over max_change_ratio ${ratio}; run with a higher limit or --force`;
       logger.error({ plan: { creates: plan.creates, updates: plan.updates, deletes: plan.deletes } }, message);
+      await closeSession(false);
+      await options.ledger.close();
       return finish('failed', undefined, initialState, new SluiceError('CHANGE_LIMIT', message), plan);
     }
   }
 
-  const saver = new StateSaver(options.stateStore, logger);
-  let session: unknown;
   let pipeline: Pipeline | undefined;
   let error: unknown;
   let deferredState: State | undefined;
   try {
-    if (!dryRun && destination.definition.open) session = await destination.definition.open(destination.config, ctx);
+    await openSession();
     pipeline = pipelineFor(
       dryRun,
       session,
@@ -150,6 +242,7 @@ export async function runActivation(options: RunOptions): Promise<RunSummary> {
       },
       options.ledger,
     );
+    for (const key of Object.keys(resumedCounters) as (keyof RunCounters)[]) pipeline.counters[key] += resumedCounters[key];
     const running = pipeline;
     const progress = options.onProgress === undefined ? undefined : setInterval(() => options.onProgress?.(running.counters), 250);
     try {
@@ -162,12 +255,9 @@ export async function runActivation(options: RunOptions): Promise<RunSummary> {
   } catch (caught) {
     error = caught;
   } finally {
-    if (session !== undefined && destination.definition.close) {
-      const complete = error === undefined && pipeline?.failure === undefined && pipeline?.unsettledCount === 0 && !options.signal?.aborted;
-      await destination.definition.close(session, ctx, { complete }).catch((closeError: unknown) => {
-        error ??= closeError;
-      });
-    }
+    const complete = error === undefined && pipeline?.failure === undefined && pipeline?.unsettledCount === 0 && !options.signal?.aborted;
+    const closeError = await closeSession(complete);
+    if (closeError !== undefined) error ??= closeError;
     if (deferredState !== undefined && error === undefined && pipeline?.unsettledCount === 0 && !options.signal?.aborted) saver.request(deferredState);
     // What was delivered was delivered, whether the run ends well or not.
     if (!dryRun && fingerprints !== undefined) await saveFingerprints(fingerprints, pipeline, logger);
@@ -259,13 +349,14 @@ async function prepare(activation: ActivationPlan, runId: string, logger: Logger
   if (objectName === undefined || candidate === undefined) {
     throw new SluiceError('CONFIG_INVALID', `activation ${activation.name}: name the destination object (one of: ${objectNames.join(', ')})`);
   }
-  if (!isStreamingObject(candidate)) {
-    throw new SluiceError('CONFIG_INVALID', `activation ${activation.name}: object ${objectName} is a bulk object, which this engine version cannot run yet`);
-  }
-  const object = candidate as StreamingObject<unknown, unknown>;
+  const object = candidate as DestinationObject<unknown, unknown>;
+  const bulk: BulkPlan | undefined = isStreamingObject(object) ? undefined : resolveBulkPlan(object as BulkObject<unknown, unknown, JsonValue>, destination.config);
   const syncMode: DestinationSyncMode = activation.syncMode ?? object.syncModes[0] ?? 'append';
   if (!object.syncModes.includes(syncMode)) {
     throw new SluiceError('CONFIG_INVALID', `activation ${activation.name}: object ${objectName} supports sync modes ${object.syncModes.join(', ')}, not ${syncMode}`);
+  }
+  if (bulk !== undefined && syncMode === 'mirror') {
+    throw new SluiceError('CONFIG_INVALID', `activation ${activation.name}: object ${objectName} takes files of rows, which cannot carry mirror's deletes; choose another sync mode`);
   }
   const keyPaths: readonly (readonly string[])[] | undefined =
     activation.primaryKey !== undefined && activation.primaryKey.length > 0
@@ -305,7 +396,12 @@ async function prepare(activation: ActivationPlan, runId: string, logger: Logger
     stream: outgoingStream(stream, activation.mapping, keyPaths),
     map: compileMapping(activation.mapping),
     validate: compileValidator(object.fields),
-    batch: { ...DEFAULT_BATCH, ...resolvePerConfig(object.batch, destination.config) },
+    bulk,
+    // Bulk: a dry run's "batches" are the files it would write; the byte limit also bounds a single row.
+    batch:
+      bulk !== undefined
+        ? { maxRecords: bulk.file.maxRows, maxBytes: bulk.file.maxBytes, maxWaitMs: DEFAULT_BATCH.maxWaitMs }
+        : { ...DEFAULT_BATCH, ...resolvePerConfig(isStreamingObject(object) ? object.batch : undefined, destination.config) },
     concurrency: limits.concurrency ?? DEFAULT_CONCURRENCY,
     requestsPerSecond: limits.requestsPerSecond ?? 0,
   };

@@ -8,7 +8,9 @@ import type { DestinationDefinition, DestinationSyncMode } from '../sdk/destinat
 import type { Logger } from '../sdk/context.ts';
 import type { SourceDefinition, State } from '../sdk/source.ts';
 import type { RetryPolicy } from './backoff.ts';
+import type { BulkRunOptions } from './bulk.ts';
 import type { SchemaDrift } from './drift.ts';
+import type { EventFilterConfig } from './event-filter.ts';
 import type { FingerprintStore } from './fingerprints.ts';
 import type { RejectLedger } from './ledger.ts';
 import type { Mapping } from './mapping.ts';
@@ -27,6 +29,8 @@ export interface ActivationPlan {
   readonly maxChangeRatio?: number;
   /** What a change in the source stream's columns does: `continue` (recorded on the run; default) or `fail`. */
   readonly onSchemaChange?: 'continue' | 'fail';
+  /** Event activations (an `events` source): which events to deliver. */
+  readonly filter?: EventFilterConfig;
 }
 
 export interface RunOptions {
@@ -40,6 +44,12 @@ export interface RunOptions {
    * diff modes then send every record (op unset), and schema drift is not detected.
    */
   readonly fingerprints?: FingerprintStore;
+  /**
+   * Bulk objects: the activation's directory for files (each run writes under `<dir>/<run id>/`) and the
+   * store of its jobs, so a restart resumes polling instead of uploading again. Without it, files go to a
+   * temporary directory and jobs are kept in memory (nothing survives the process).
+   */
+  readonly bulk?: BulkRunOptions;
   /** Run even when the plan exceeds `maxChangeRatio`, or the schema changed under `onSchemaChange: fail`. */
   readonly force?: boolean;
   readonly logger?: Logger;

@@ -9,6 +9,11 @@ import type { RunQueue } from '../store/queue.ts';
 
 export interface Platform {
   readonly db: Database;
+  /**
+   * Where the tracking API's event log lives (events, cursors, dead letters) when not in `db`: the
+   * embedded store keeps it in a second PGlite in a worker thread (store/event-log.ts). Absent: `db`.
+   */
+  readonly eventLog?: Database;
   readonly queue: RunQueue;
   /** AES-256-GCM key for secret config values (32 bytes). */
   readonly secretKey: Buffer;

@@ -4,6 +4,7 @@
  *   the home lock: see store/home-lock.ts); migrated before use;
  * - the secret key (SLUICE_SECRET_KEY; required with DATABASE_URL, else the embedded key file);
  * - the run queue (pg-boss in the same database);
+ * - embedded only: the event log's own PGlite in a worker thread (store/event-log.ts);
  * - SLUICE_WEBHOOK_URL (notified of every failed run) and SLUICE_PUBLIC_URL (links in notifications).
  * The key is checked before anything is opened, and a failure part-way closes what was opened.
  * close() stops the queue (waiting for its handlers) and closes the store; it is safe to call twice.
@@ -11,6 +12,7 @@
 import type { Logger } from '../sdk/context.ts';
 import { SluiceError } from '../sdk/errors.ts';
 import type { Database } from '../store/db.ts';
+import { openEventLog } from '../store/event-log.ts';
 import { openStore, storeOptionsFromEnv } from '../store/index.ts';
 import { openRunQueue, type RunQueue } from '../store/queue.ts';
 import { loadSecretKey } from '../store/secret-key.ts';
@@ -35,9 +37,17 @@ export async function openPlatform(options: OpenPlatformOptions): Promise<OpenPl
   const secretKey = loadSecretKey({ env, home: store.home ?? '.sluice', embedded });
   const db: Database = await openStore(store);
   let queue: RunQueue;
+  let eventLog: Database | undefined;
   try {
     queue = await openRunQueue(db, { logger });
   } catch (error) {
+    await db.close().catch(() => {});
+    throw error;
+  }
+  try {
+    if (embedded) eventLog = await openEventLog(store.home ?? '.sluice');
+  } catch (error) {
+    await queue.stop().catch(() => {});
     await db.close().catch(() => {});
     throw error;
   }
@@ -46,6 +56,7 @@ export async function openPlatform(options: OpenPlatformOptions): Promise<OpenPl
   const publicUrl = nonEmpty(env.SLUICE_PUBLIC_URL);
   return {
     db,
+    ...(eventLog === undefined ? {} : { eventLog }),
     queue,
     secretKey,
     logger,
@@ -57,6 +68,7 @@ export async function openPlatform(options: OpenPlatformOptions): Promise<OpenPl
         try {
           await queue.stop();
         } finally {
+          await eventLog?.close().catch(() => {});
           await db.close();
         }
       })();

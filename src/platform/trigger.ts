@@ -36,6 +36,8 @@ export type TriggerResult =
   | { readonly kind: 'busy'; readonly run: RunRecord }
   | { readonly kind: 'key-reused'; readonly run: RunRecord }
   | { readonly kind: 'unknown-activation' }
+  /** An event activation: it delivers events as they arrive, and has no runs. */
+  | { readonly kind: 'event-activation' }
   | { readonly kind: 'no-config' };
 
 /**
@@ -50,6 +52,7 @@ export async function triggerRun(
   const config = await latestConfig(db);
   if (config === undefined) return { kind: 'no-config' };
   if (!activationNames(config.value).includes(request.activation)) return { kind: 'unknown-activation' };
+  if (isEventActivation(config.value, request.activation)) return { kind: 'event-activation' };
 
   const result = await createRun(db, {
     id: randomUUID(),
@@ -77,6 +80,17 @@ export function activationNames(value: unknown): string[] {
   const inner = unwrapConfig(value);
   if (!isObject(inner) || !Array.isArray(inner.activations)) return [];
   return inner.activations.flatMap((activation: unknown) => (isObject(activation) && typeof activation.name === 'string' ? [activation.name] : []));
+}
+
+/** Whether the named activation's source has type `events` (it then has no runs). */
+export function isEventActivation(value: unknown, name: string): boolean {
+  const inner = unwrapConfig(value);
+  if (!isObject(inner) || !Array.isArray(inner.activations) || !isObject(inner.sources)) return false;
+  const entry: unknown = inner.activations.find((activation: unknown) => isObject(activation) && activation.name === name);
+  const ref = isObject(entry) && isObject(entry.source) ? entry.source.$ref : undefined;
+  if (typeof ref !== 'string' || !ref.startsWith('#/sources/')) return false;
+  const source = inner.sources[ref.slice('#/sources/'.length)];
+  return isObject(source) && source.type === 'events';
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -13,6 +13,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type CapturedLogger, captureLogger, fixtureCommand } from '../../test/fixtures/external/support.ts';
 import { type TestDatabase, forEachDatabase } from '../../test/support/databases.ts';
 import { type Receiver, type Respond, accept, startReceiver } from '../../test/support/receiver.ts';
+import { startSftpServer } from '../../test/support/sftp-server.ts';
+import { readdirSync, readFileSync } from 'node:fs';
 import { silentLogger } from '../sdk/context.ts';
 import { encryptConfigSecrets } from '../store/config-secrets.ts';
 import { insertConfig } from '../store/configs.ts';
@@ -191,6 +193,36 @@ forEachDatabase((target) => {
     const everything = JSON.stringify(logs) + logger.text();
     expect(everything).not.toContain(TAP_SECRET);
     expect(everything).not.toContain(HEADER_SECRET);
+  });
+
+  it('runs a bulk destination (sftp): files land, the jobs table is left empty, and SLUICE_SFTP_<KEY> overrides win and stay secret', async () => {
+    const server = await startSftpServer({ root: join(dir, `sftp-${randomBytes(3).toString('hex')}`) });
+    try {
+      const env = platform.env as Record<string, string | undefined>;
+      env.SLUICE_HOME = join(dir, 'home');
+      env.SLUICE_SFTP_PASSWORD = server.password;
+      const value = {
+        sources: { csv: { type: 'file', path: await csv(120), format: 'csv', types: { id: 'integer' } } },
+        destinations: { drop: { type: 'sftp', host: server.host, port: server.port, username: server.username, password: 'not-the-password', directory: '/', max_rows: 50, file_name: 'rows-{index}.{ext}' } },
+        activations: [{ name: 'csv_to_sftp', source: { $ref: '#/sources/csv' }, destination: { $ref: '#/destinations/drop' }, schedule: null }],
+      };
+      await post(value);
+      const run = await created('csv_to_sftp');
+      const done = await finished(run.id);
+      expect(done).toMatchObject({ status: 'succeeded', unsettled: 0 });
+      expect(done.counters).toMatchObject({ read: 120, delivered: 120, batches: 3 });
+      expect(readdirSync(server.root).sort()).toEqual(['rows-00000.csv', 'rows-00001.csv', 'rows-00002.csv']);
+      expect(readFileSync(join(server.root, 'rows-00002.csv'), 'utf8').trim().split('\n')).toHaveLength(21);
+      const { rows } = await db.query<{ n: number }>(`select count(*)::int as n from sluice.bulk_jobs where activation = 'csv_to_sftp'`);
+      expect(rows).toEqual([{ n: 0 }]);
+      const { logs } = await listRunLogs(db, run.id, { limit: 1000 });
+      expect(JSON.stringify(logs)).not.toContain(server.password);
+    } finally {
+      const env = platform.env as Record<string, string | undefined>;
+      delete env.SLUICE_SFTP_PASSWORD;
+      delete env.SLUICE_HOME;
+      await server.close();
+    }
   });
 
   it('puts records the destination refuses in the ledger, paginated', async () => {

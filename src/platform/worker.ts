@@ -16,16 +16,21 @@
  *   stopped (no more jobs are fetched), so stop the scheduler and API before the worker;
  * - every run ends with its rejects and logs stored before its final status; a failed run notifies the
  *   activation's webhook (or SLUICE_WEBHOOK_URL); no secret value is logged or stored in an error;
- * - timers never throw: their errors are logged and they try again next time.
+ * - timers never throw: their errors are logged and they try again next time;
+ * - bulk objects keep their files under `$SLUICE_HOME/bulk/<activation>/` and their jobs in the store, so
+ *   a run requeued after its worker died polls the same jobs instead of uploading again. (A run resumed on
+ *   another machine cannot read the first machine's files back: rejected rows then reach the ledger without
+ *   their content, and a file recorded mid-upload is read again from the source instead.)
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { resolveConfig } from '../config/resolve.ts';
 import type { ActivationConfig } from '../config/schema.ts';
 import { runActivation } from '../engine/run.ts';
 import type { StateStore } from '../engine/state-store.ts';
 import type { ActivationPlan, RunCounters, RunSummary } from '../engine/types.ts';
-import type { Redact } from '../interop/external/redact.ts';
+import { type Redact, redactor } from '../interop/external/redact.ts';
 import { describeError } from '../sdk/errors.ts';
 import type { ConfigIssue } from '../sdk/spec.ts';
 import { decryptConfigSecrets } from '../store/config-secrets.ts';
@@ -34,6 +39,7 @@ import { StoreLedger } from '../store/run-records.ts';
 import { type RunEnd, type RunRecord, claimRun, finishRun, heartbeat, longQueuedRuns, requeueStaleRuns } from '../store/runs.ts';
 import { StoreStateStore } from '../store/state.ts';
 import { StoreFingerprintStore } from '../store/fingerprints.ts';
+import { StoreBulkJobStore } from '../store/bulk-jobs.ts';
 import type { FingerprintStore } from '../engine/fingerprints.ts';
 import type { Platform } from './context.ts';
 import { notifyRunFailed } from './notify.ts';
@@ -152,6 +158,8 @@ export function startWorker(platform: Platform, options: WorkerOptions = {}): Wo
           stateStore: guardedStateStore(new StoreStateStore(db, run.activation, run.id), run.dry_run, () => stop.reason === 'lost'),
           fingerprints: guardedFingerprintStore(new StoreFingerprintStore(db, run.activation), run.dry_run, () => stop.reason === 'lost'),
           ledger: new StoreLedger(db, run.id),
+          // Bulk objects: files on this machine's disk, jobs in the store (a restarted run resumes them).
+          bulk: { dir: join(platform.env.SLUICE_HOME ?? '.sluice', 'bulk', safeName(run.activation)), jobs: new StoreBulkJobStore(db, run.activation) },
           runId: run.id,
           dryRun: run.dry_run,
           force: run.force,
@@ -203,6 +211,12 @@ export function startWorker(platform: Platform, options: WorkerOptions = {}): Wo
       return { error: `config version ${run.config_id}: ${describeError(error)}`, notifyUrl: fallbackUrl };
     }
     const resolved = await resolveConfig(decrypted, platform.env);
+    // Secrets given by SLUICE_<TYPE>_<KEY> overrides are masked like the config's own.
+    if (resolved.secretValues.length > 0) {
+      const masked = redactor(resolved.secretValues);
+      const base = redact;
+      redact = (text) => masked(base(text));
+    }
     const index = resolved.config?.activations.findIndex((activation) => activation.name === run.activation) ?? -1;
     const entry = resolved.config?.activations[index];
     const notifyUrl = entry?.notify?.webhook_url ?? fallbackUrl;
@@ -318,6 +332,11 @@ function guardedFingerprintStore(store: FingerprintStore, dryRun: boolean, lease
       if (!dryRun && !leaseLost()) await store.save(snapshot);
     },
   };
+}
+
+/** An activation name as one directory name. */
+function safeName(name: string): string {
+  return name.replace(/[^\w.-]/g, '_');
 }
 
 function positiveNumber(text: string | undefined, name: string): number | undefined {

@@ -7,7 +7,7 @@
  * whose retry class says whether to retry (the engine then applies that to every record of the batch).
  *
  * A bulk object (upload → poll → results, for Marketo-style imports and file drops) has its own shape,
- * `BulkObject`; the engine's bulk lifecycle arrives with the bulk destinations issue.
+ * `BulkObject`; the engine writes its files and runs its jobs (src/engine/bulk.ts, docs/connector-contract.md).
  */
 import type { z } from 'zod';
 import type { JsonObject, JsonValue } from '../protocol/json.ts';

@@ -25,6 +25,8 @@ export const ERROR_CODES = {
   DESTINATION_FAILED: 'The destination failed in a way that is not specific to one record.',
   CHANGE_LIMIT: "The run's plan changes more of the rows last delivered than the activation's `max_change_ratio` allows; nothing was sent.",
   SCHEMA_CHANGED: "The source stream's columns changed and the activation's `on_schema_change` is `fail`; nothing was read.",
+  BULK_JOB_FAILED: 'A bulk job (an uploaded file) failed as a whole, again after one re-upload: its rows are rejected with the job\'s reason.',
+  BULK_JOB_TIMEOUT: "A bulk job did not finish within the object's job timeout: its rows stay unsettled and the next run polls the job again.",
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -51,6 +53,8 @@ const DEFAULT_CLASS: Record<ErrorCode, RetryClass> = {
   DESTINATION_FAILED: 'config',
   CHANGE_LIMIT: 'config',
   SCHEMA_CHANGED: 'config',
+  BULK_JOB_FAILED: 'record',
+  BULK_JOB_TIMEOUT: 'transient',
 };
 
 export class SluiceError extends Error {

@@ -4,7 +4,8 @@
  * `/docs/json`.
  *
  * Promises:
- * - every `/api/v1` route needs a valid `X-API-Key` (auth.ts); the others do not;
+ * - every `/api/v1` route needs a valid `X-API-Key` (auth.ts); the others do not, and the tracking API
+ *   (`/v1/track`, `/v1/batch`, …: ingest/routes.ts) authenticates by an event source's write key;
  * - errors have the shapes of errors.ts, never a stack trace; request bodies are never logged, and the
  *   log's request serializer has no headers (so no API key);
  * - configs appear in responses only masked (views.ts);
@@ -32,6 +33,8 @@ import { activationRoutes } from './routes/activations.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { configRoutes } from './routes/configs.ts';
 import { connectorRoutes } from './routes/connectors.ts';
+import { eventRoutes } from './routes/events.ts';
+import { ingestRoutes } from './ingest/routes.ts';
 import { healthRoutes } from './routes/health.ts';
 import { runRoutes } from './routes/runs.ts';
 import { ConfigActivations } from './views.ts';
@@ -96,13 +99,25 @@ export async function buildServer(platform: Platform, options: ServerOptions = {
       // 3.1: JSON Schema 2020-12, so `type: ['string', 'null']` and `const` are valid as written.
       openapi: '3.1.0',
       info: { title: 'Sluice API', version: context.version, description: 'Configs, activations, runs and connectors of a Sluice server.' },
-      components: { securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' } } },
-      tags: ['configs', 'activations', 'runs', 'connectors', 'audit', 'system'].map((name) => ({ name })),
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+          writeKey: { type: 'http', scheme: 'basic', description: "An events source's write key as the user name, no password" },
+        },
+      },
+      tags: ['configs', 'activations', 'runs', 'connectors', 'events', 'audit', 'system', 'tracking'].map((name) => ({ name })),
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   healthRoutes(app, context);
+  // The tracking API: its own body parsing (gzip by Content-Encoding) and auth (write keys), quiet logs.
+  await app.register(
+    async (ingest) => {
+      ingestRoutes(ingest, { platform, metrics });
+    },
+    { logLevel: 'warn' },
+  );
   await app.register(
     async (api) => {
       api.addHook('onRoute', (route) => {
@@ -114,6 +129,7 @@ export async function buildServer(platform: Platform, options: ServerOptions = {
       runRoutes(api, context);
       connectorRoutes(api, context);
       auditRoutes(api, context);
+      eventRoutes(api, context);
     },
     { prefix: '/api/v1' },
   );

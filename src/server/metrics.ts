@@ -39,6 +39,10 @@ export interface Metrics {
   readonly registry: Registry;
   runFinished(run: RunFinished): void;
   httpRequest(request: HttpRequestObserved): void;
+  /** Tracking API: events committed to the event log, per event source. */
+  eventsAccepted?(source: string, count: number): void;
+  /** Event delivery: events settled per activation, as `delivered` or `dead_lettered`. */
+  eventsSettled?(activation: string, outcome: 'delivered' | 'dead_lettered', count: number): void;
   render(): Promise<{ contentType: string; body: string }>;
 }
 
@@ -74,6 +78,18 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers,
   });
+  const eventsAccepted = new Counter({
+    name: 'sluice_events_accepted_total',
+    help: 'Tracking events committed to the event log, by event source.',
+    labelNames: ['source'] as const,
+    registers,
+  });
+  const eventsSettled = new Counter({
+    name: 'sluice_events_settled_total',
+    help: 'Tracking events settled by event activations: delivered or dead-lettered.',
+    labelNames: ['activation', 'outcome'] as const,
+    registers,
+  });
   const queueDepth = options.queueDepth;
   new Gauge({
     name: 'sluice_queue_runs',
@@ -105,6 +121,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     httpRequest({ method, route, status, seconds }) {
       httpRequests.inc({ method: method.toUpperCase(), route, status: String(status) });
       httpDuration.observe({ method: method.toUpperCase(), route }, seconds);
+    },
+    eventsAccepted(source, count) {
+      eventsAccepted.inc({ source }, count);
+    },
+    eventsSettled(activation, outcome, count) {
+      eventsSettled.inc({ activation, outcome }, count);
     },
     async render() {
       return { contentType: registry.contentType, body: await registry.metrics() };

@@ -6,11 +6,68 @@
  */
 import type { Database } from './db.ts';
 
-interface Migration {
+export interface Migration {
   readonly id: number;
   readonly name: string;
   readonly statements: readonly string[];
 }
+
+/**
+ * The tracking API's event log. Also applied on its own to the embedded store's separate event-log
+ * database (event-log.ts), so it is kept as one value.
+ */
+export const EVENT_LOG_MIGRATION: Migration = {
+  id: 4,
+  name: 'event log',
+  statements: [
+    // The tracking API's event log (server/ingest, platform/events, store/events.ts): one row per append (a
+    // request or a group of requests) holding its events as a JSON array, written before the 200. A replayed
+    // dead letter is logged again for one activation only (`replay_for`). `skip`: positions in `body` that
+    // were duplicates. Readers scan by seq (the primary key) and skip other sources' rows.
+    `create table sluice.events (
+      seq bigserial primary key,
+      source text not null,
+      received_at timestamptz not null,
+      replay_for text,
+      count integer not null,
+      skip integer[],
+      body text not null
+    )`,
+    // Stored as is: compressing half a megabyte per append costs more than writing it.
+    `alter table sluice.events alter column body set storage external`,
+    // Every logged message id per source, for deduplication (pruned with the events, kept at least 24 h).
+    `create table sluice.event_ids (
+      source text not null,
+      message_id text not null,
+      received_at timestamptz not null,
+      primary key (source, message_id)
+    )`,
+    // Each event activation's position in the log (`seq`: row * 65536 + index; every event up to it has
+    // settled: delivered, filtered out or dead-lettered), and the lease of the worker that delivers it.
+    `create table sluice.event_cursors (
+      activation text primary key,
+      source text not null,
+      seq bigint not null default 0,
+      owner text,
+      lease_until timestamptz,
+      updated_at timestamptz not null default now()
+    )`,
+    `create table sluice.dead_letters (
+      id bigserial primary key,
+      activation text not null,
+      source text not null,
+      destination text not null,
+      seq bigint not null,
+      message_id text,
+      event jsonb not null,
+      reason text not null,
+      attempts integer not null,
+      at timestamptz not null default now(),
+      replayed_at timestamptz
+    )`,
+    `create index dead_letters_activation on sluice.dead_letters (activation, id)`,
+  ],
+};
 
 const MIGRATIONS: readonly Migration[] = [
   {
@@ -124,6 +181,28 @@ const MIGRATIONS: readonly Migration[] = [
       `alter table sluice.runs add column force boolean not null default false`,
     ],
   },
+  {
+    id: 3,
+    name: 'bulk jobs',
+    statements: [
+      // Bulk objects (engine/bulk.ts): a file's job, recorded before its upload and removed once its rows
+      // settled and the state after them was saved, so a run that died mid-job is finished by the next.
+      `create table sluice.bulk_jobs (
+        activation text not null,
+        run_id text not null,
+        file_index integer not null,
+        status text not null check (status in ('uploading', 'polling')),
+        attempt integer not null default 1,
+        file jsonb not null,
+        job jsonb,
+        state_after jsonb,
+        created_at timestamptz not null default now(),
+        updated_at timestamptz not null default now(),
+        primary key (activation, run_id, file_index)
+      )`,
+    ],
+  },
+  EVENT_LOG_MIGRATION,
 ];
 
 export const LATEST_MIGRATION = MIGRATIONS[MIGRATIONS.length - 1]?.id ?? 0;

@@ -49,6 +49,8 @@ export interface TestApiOptions extends Omit<ServerOptions, 'logger'> {
   readonly env?: NodeJS.ProcessEnv;
   /** A real queue, opened on the test database by the caller. */
   readonly queue?: (db: Database) => Promise<RunQueue>;
+  /** A separate event log (as the embedded store keeps one: store/event-log.ts); closed by close(). */
+  readonly eventLog?: () => Promise<Database>;
 }
 
 export async function startTestApi(target: DatabaseTarget, options: TestApiOptions = {}): Promise<TestApi & { readonly database: TestDatabase }> {
@@ -68,7 +70,8 @@ export async function startTestApi(target: DatabaseTarget, options: TestApiOptio
   const queue: RunQueue = options.queue
     ? await options.queue(db)
     : { enqueue: async (id) => void enqueued.push(id), work: async () => {}, stop: async () => {} };
-  const platform: Platform = { db, queue, secretKey: randomBytes(32), logger, env: options.env ?? {} };
+  const eventLog = options.eventLog === undefined ? undefined : await options.eventLog();
+  const platform: Platform = { db, ...(eventLog === undefined ? {} : { eventLog }), queue, secretKey: randomBytes(32), logger, env: options.env ?? {} };
   const app = await buildServer(platform, { ...options, logger });
   await app.ready();
 
@@ -98,6 +101,7 @@ export async function startTestApi(target: DatabaseTarget, options: TestApiOptio
     async close() {
       await app.close();
       await queue.stop();
+      await eventLog?.close();
       await database.drop();
     },
   };

@@ -170,7 +170,13 @@ export function postgresBackend(): Promise<'server' | 'wire-fallback'> {
 
 /** true, or why not. */
 async function probe(url: string): Promise<true | string> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1500 });
+  // A refused connection answers at once; only a loaded machine is slow, so a slow answer gets a second try.
+  const first = await probeOnce(url);
+  return first === true || !/timeout/i.test(first) ? first : probeOnce(url);
+}
+
+async function probeOnce(url: string): Promise<true | string> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
   client.on('error', () => {});
   try {
     await client.connect();

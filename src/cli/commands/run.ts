@@ -1,12 +1,14 @@
 /**
  * `sluice run <config> [--activation NAME] [--dry-run] [--force] [--state FILE] [--json]`: run activations one
  * after another. State, fingerprints (what was last delivered, for the diff sync modes) and the ledger of
- * rejects live under `$SLUICE_HOME/state/` (default `./.sluice`), or next to `--state FILE`. The first SIGINT stops reading, drains in-flight batches and saves state (exit 130);
+ * rejects live under `$SLUICE_HOME/state/` (default `./.sluice`), or next to `--state FILE` — as do a bulk
+ * object's files (`<activation>.bulk/`) and jobs in progress (`<activation>.bulk-jobs.json`). The first SIGINT stops reading, drains in-flight batches and saves state (exit 130);
  * a second one exits at once.
  */
 import { join } from 'node:path';
 import { readConfigFile } from '../../config/load.ts';
 import { resolveConfig } from '../../config/resolve.ts';
+import { FileBulkJobStore } from '../../engine/bulk-jobs.ts';
 import { FileFingerprintStore } from '../../engine/fingerprints.ts';
 import { JsonlLedger } from '../../engine/ledger.ts';
 import { runActivation } from '../../engine/run.ts';
@@ -37,6 +39,16 @@ export function ledgerPathFor(statePath: string): string {
 
 export function fingerprintsPathFor(statePath: string): string {
   return `${statePath.replace(/\.json$/, '')}.fingerprints`;
+}
+
+/** Bulk objects: the files of a run, under `<state>.bulk/<run id>/`. */
+export function bulkDirFor(statePath: string): string {
+  return `${statePath.replace(/\.json$/, '')}.bulk`;
+}
+
+/** Bulk objects: the jobs in progress, so a run killed mid-job is finished by the next one. */
+export function bulkJobsPathFor(statePath: string): string {
+  return `${statePath.replace(/\.json$/, '')}.bulk-jobs.json`;
 }
 
 export async function runCommand(file: string, options: RunCommandOptions, output: Output): Promise<number> {
@@ -91,6 +103,7 @@ export async function runCommand(file: string, options: RunCommandOptions, outpu
         stateStore: new FileStateStore(statePath),
         fingerprints: new FileFingerprintStore(fingerprintsPathFor(statePath)),
         ledger: new JsonlLedger(ledgerPath),
+        bulk: { dir: bulkDirFor(statePath), jobs: new FileBulkJobStore(bulkJobsPathFor(statePath)) },
         dryRun: options.dryRun ?? false,
         force: options.force ?? false,
         logger,

@@ -2,13 +2,15 @@
  * What `sluice serve` does (loaded only when the command runs: the server's dependencies stay out of
  * every other command's start-up): the platform in one process. It opens the store (embedded PGlite
  * under SLUICE_HOME, or PostgreSQL with DATABASE_URL), makes sure an API key exists, optionally loads a config file as a new
- * version, starts the HTTP API, and — unless `--no-worker` — a worker and the scheduler in-process.
+ * version, starts the HTTP API (with the tracking API), and — unless `--no-worker` — a worker, the scheduler
+ * and event delivery in-process.
  * SIGINT/SIGTERM stop it gracefully: the server stops accepting, runs in flight end `interrupted` with
  * their state saved, and the store is closed.
  */
 import { pino } from 'pino';
 import { readConfigFile, unwrapConfig } from '../../config/load.ts';
 import { postConfig } from '../../platform/configs.ts';
+import { startEventDelivery } from '../../platform/events/delivery.ts';
 import { openPlatform } from '../../platform/open.ts';
 import { startScheduler } from '../../platform/scheduler.ts';
 import { startWorker } from '../../platform/worker.ts';
@@ -63,6 +65,7 @@ export async function serveCommand(options: ServeOptions, output: Output, env: N
     const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${boundPort}`;
     const worker = options.worker === false ? undefined : startWorker(platform, { concurrency, metrics });
     const scheduler = options.worker === false ? undefined : startScheduler(platform);
+    const events = options.worker === false ? undefined : startEventDelivery(platform, { metrics });
     if (options.banner !== false) printBanner(output, { url, store: platform.db, apiKey, worker: worker !== undefined, concurrency });
 
     await new Promise<void>((resolve) => {
@@ -73,6 +76,7 @@ export async function serveCommand(options: ServeOptions, output: Output, env: N
     output.err('stopping: finishing runs in flight…');
     await app.close();
     await scheduler?.stop();
+    await events?.stop();
     await worker?.stop();
     return EXIT.ok;
   } catch (error) {

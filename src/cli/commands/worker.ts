@@ -1,7 +1,7 @@
 /**
- * `sluice worker [--concurrency N]`: a process that executes queued runs and fires schedules, sharing the
- * work with every other worker (and `sluice serve`) on the same PostgreSQL (DATABASE_URL; SLUICE_SECRET_KEY
- * must match theirs). SIGINT/SIGTERM stop it gracefully: runs in flight drain, save their state and end
+ * `sluice worker [--concurrency N]`: a process that executes queued runs, fires schedules and delivers
+ * event activations' events, sharing the work with every other worker (and `sluice serve`) on the same
+ * PostgreSQL (DATABASE_URL; SLUICE_SECRET_KEY must match theirs). SIGINT/SIGTERM stop it gracefully: runs in flight drain, save their state and end
  * `interrupted`, and it exits 0; a second signal exits at once (130) — the runs' leases then expire and
  * another worker resumes them.
  */
@@ -36,11 +36,12 @@ export async function workerCommand(options: WorkerCommandOptions, output: Outpu
     return EXIT.usage;
   }
   // Loaded here, not at the top: other commands should not pay for the platform's dependencies.
-  const [{ createLogger }, { openPlatform }, { startWorker }, { startScheduler }] = await Promise.all([
+  const [{ createLogger }, { openPlatform }, { startWorker }, { startScheduler }, { startEventDelivery }] = await Promise.all([
     import('../logger.ts'),
     import('../../platform/open.ts'),
     import('../../platform/worker.ts'),
     import('../../platform/scheduler.ts'),
+    import('../../platform/events/delivery.ts'),
   ]);
   const logger = createLogger(env.LOG_LEVEL, false);
   let platform: Awaited<ReturnType<typeof openPlatform>> | undefined;
@@ -48,6 +49,7 @@ export async function workerCommand(options: WorkerCommandOptions, output: Outpu
     platform = await openPlatform({ env, embedded: false, logger });
     const worker = startWorker(platform, { concurrency });
     const scheduler = startScheduler(platform);
+    const events = startEventDelivery(platform);
     output.err(`sluice worker ${worker.id}: ${concurrency} runs at once on PostgreSQL ${platform.db.location}`);
 
     const signal = await new Promise<NodeJS.Signals>((resolve) => {
@@ -62,6 +64,7 @@ export async function workerCommand(options: WorkerCommandOptions, output: Outpu
     process.once('SIGTERM', force);
     output.err(`${signal}: stopping, runs in flight end interrupted with their state saved…`);
     await scheduler.stop();
+    await events.stop();
     await worker.stop();
     return EXIT.ok;
   } catch (error) {

@@ -67,6 +67,8 @@ export function activationRoutes(app: FastifyInstance, { platform }: RouteContex
             throw new HttpError(422, `this Idempotency-Key was already used to trigger activation "${result.run.activation}"`);
           case 'unknown-activation':
             throw notFound(`no activation named "${name}" in the current config`);
+          case 'event-activation':
+            throw new HttpError(409, `activation "${name}" delivers events as they arrive: it has no runs to trigger (see GET /api/v1/event-sources and /dead-letters)`);
           case 'no-config':
             throw notFound('no config has been posted yet');
         }

@@ -3,15 +3,18 @@
  * outcome per record for a batch of 1, a batch of a few, and the largest batch its limits allow; reasons
  * hold no secret; and — with an `inspect` hook — every record reported delivered can be read back.
  */
+import { MemoryLedger } from '../../engine/ledger.ts';
+import { runActivation } from '../../engine/run.ts';
+import { MemoryStateStore } from '../../engine/state-store.ts';
 import { stringifyJson } from '../../protocol/json.ts';
 import type { JsonObject } from '../../protocol/json.ts';
 import type { DestinationDefinition, OutgoingRecord } from '../../sdk/destination.ts';
 import type { Outcome } from '../../sdk/outcome.ts';
 import { secretValues } from '../canary.ts';
 import { type Check, type CheckContext, CheckFailed, expectThat } from '../checks.ts';
-import { CONFORMANCE_SCHEMA, CONFORMANCE_STREAM, testRecord } from '../sequence-source.ts';
+import { CONFORMANCE_SCHEMA, CONFORMANCE_STREAM, sequenceSource, testRecord } from '../sequence-source.ts';
 import type { DestinationConformanceOptions } from '../types.ts';
-import { type Target, resolveTarget } from './target.ts';
+import { type Target, bulkOptionsFor, resolveTarget } from './target.ts';
 
 /** Enough to find off-by-one and order bugs; the largest batch is capped so a check stays quick. */
 const SOME = 7;
@@ -51,6 +54,9 @@ export function writeCheck(definition: DestinationDefinition, options: Destinati
     async run(ctx) {
       const target = await resolveTarget(definition, options, ctx.scope);
       for (const secret of secretValues(definition.spec, target.raw)) ctx.secrets.add(secret);
+      if (target.bulk !== undefined) return bulkOutcomes(definition, options, target, ctx);
+      if (!('write' in target.object)) throw new CheckFailed('the object has no write');
+      const object = target.object;
       const sample = outgoing([0], ctx, options, target)[0]!;
       const sizes = batchSizes(target, Buffer.byteLength(sample.json));
       const session = definition.open === undefined ? undefined : await definition.open(target.config as never, ctx.connector);
@@ -61,7 +67,7 @@ export function writeCheck(definition: DestinationDefinition, options: Destinati
         for (const [index, size] of sizes.entries()) {
           const ids = Array.from({ length: size }, () => next++);
           const records = outgoing(ids, ctx, options, target);
-          const outcomes = await target.object.write(records, {
+          const outcomes = await object.write(records, {
             ...ctx.connector,
             config: target.config,
             session,
@@ -91,4 +97,42 @@ export function writeCheck(definition: DestinationDefinition, options: Destinati
       return notes.join('; ');
     },
   };
+}
+
+/**
+ * A bulk object has no `write` to call directly: the engine writes a few files (a file and a half, at the
+ * object's row limit, capped at 2,500 rows), uploads them and maps the results back. Every record must end
+ * delivered or rejected with a readable reason that holds no secret, and delivered ones must read back.
+ */
+async function bulkOutcomes(definition: DestinationDefinition, options: DestinationConformanceOptions, target: Target, ctx: CheckContext): Promise<string> {
+  const count = Math.min(Math.ceil(target.bulk!.file.maxRows * 1.5), 2500);
+  const ledger = new MemoryLedger();
+  const summary = await runActivation({
+    activation: {
+      name: 'conformance',
+      source: { definition: sequenceSource({ count, tag: ctx.scope.tag, stateEvery: count, record: options.record }), config: {} },
+      destination: { definition, config: target.config, object: target.objectName },
+      syncMode: target.syncMode,
+      retry: { baseDelayMs: 20, maxDelayMs: 500, maxElapsedMs: 30_000 },
+    },
+    stateStore: new MemoryStateStore(),
+    ledger,
+    logger: ctx.connector.logger,
+    signal: ctx.connector.signal,
+    bulk: bulkOptionsFor(ctx.scope.dir),
+  });
+  expectThat(summary.status === 'succeeded', `the run ${summary.status}: ${summary.error ?? ''}`);
+  expectThat(summary.counters.delivered + summary.counters.rejected === count, `${count} records read, ${summary.counters.delivered} delivered and ${summary.counters.rejected} rejected`);
+  for (const entry of ledger.entries) {
+    const problem = problemWith({ status: 'rejected', reason: entry.reason }, ctx.secrets);
+    expectThat(problem === undefined, `a rejected row: ${problem}`);
+  }
+  const rejectedIds = new Set(ledger.entries.map((entry) => String((entry.record as { id?: unknown } | null)?.id)));
+  if (options.inspect !== undefined) {
+    const seen = new Set((await options.inspect(ctx.scope)).filter((record) => record.tag === ctx.scope.tag).map((record) => String(record.id)));
+    const missing: number[] = [];
+    for (let id = 1; id <= count; id++) if (!seen.has(String(id)) && !rejectedIds.has(String(id))) missing.push(id);
+    expectThat(missing.length === 0, `${missing.length} records reported delivered cannot be read back (ids ${missing.slice(0, 10).join(', ')})`);
+  }
+  return `${count} records in ${summary.counters.batches} uploads → ${summary.counters.delivered} delivered, ${summary.counters.rejected} rejected`;
 }

@@ -4,6 +4,7 @@
  * parent can kill it mid-write and start it again from the state it saved.
  */
 import { readFile } from 'node:fs/promises';
+import { FileBulkJobStore } from '../../engine/bulk-jobs.ts';
 import { MemoryLedger } from '../../engine/ledger.ts';
 import { runActivation } from '../../engine/run.ts';
 import { FileStateStore } from '../../engine/state-store.ts';
@@ -27,11 +28,20 @@ if (!parsed.ok) {
     activation: {
       name: 'conformance',
       source: { definition: sequenceSource(job), config: {} },
-      destination: { definition: observeWrites(definition, job.object, { before: (records) => emit({ event: 'write', records: records.length }) }), config: parsed.value, object: job.object },
+      destination: {
+        definition: observeWrites(definition, job.object, {
+          before: (records) => emit({ event: 'write', records: records.length }),
+          beforeUpload: (file) => emit({ event: 'write', records: file.rows }),
+        }),
+        config: parsed.value,
+        object: job.object,
+      },
       syncMode: job.syncMode,
       retry: { baseDelayMs: 20, maxDelayMs: 500, maxElapsedMs: 30_000 },
     },
     stateStore: new FileStateStore(job.statePath),
+    // Bulk objects: files and jobs next to the state, so the second run resumes the first one's jobs.
+    bulk: { dir: `${job.statePath}.bulk`, jobs: new FileBulkJobStore(`${job.statePath}.bulk-jobs.json`), pollInitialMs: 50, pollMaxMs: 1000 },
     ledger: new MemoryLedger(),
     onStateCommitted: (state) => emit({ event: 'state', last_id: lastIdOf(state) }),
   });

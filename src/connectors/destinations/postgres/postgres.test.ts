@@ -17,6 +17,7 @@ import type { DestinationSyncMode, OutgoingRecord, OutgoingStream, StreamingObje
 import { SluiceError } from '../../../sdk/errors.ts';
 import type { Outcome } from '../../../sdk/outcome.ts';
 import { parseConfig } from '../../../sdk/spec.ts';
+import { EVENT_JSON_SCHEMA } from '../../sources/events/index.ts';
 import { classifyError, copyLine, errorColumn } from './errors.ts';
 import postgres from './index.ts';
 import type { PostgresSession } from './session.ts';
@@ -528,6 +529,104 @@ describe.skipIf(!hasPostgres)('on PostgreSQL', () => {
       { id: 2, name: 'BOB' },
       { id: 3, name: 'cy' },
     ]);
+  });
+
+  describe('an events table (Segment-shaped events)', () => {
+    const context = { library: { name: 'analytics.js', version: '2.11.1' }, page: { path: '/checkout', url: 'https://shop.example/checkout?x=1' }, ip: '203.0.113.7', userAgent: 'Mozilla/5.0' };
+    const track = (n: number, extra: JsonObject = {}): JsonObject => ({
+      type: 'track',
+      messageId: `msg-${n}`,
+      anonymousId: `anon-${n % 2}`,
+      userId: null,
+      event: 'Order Completed',
+      properties: { order_id: `o-${n}`, revenue: 12345678901234567890n, products: [{ sku: 'a', price: 9.99, quantity: 2 }], coupon: null },
+      context,
+      integrations: { All: true },
+      originalTimestamp: '2026-05-06T07:08:09.123Z',
+      sentAt: '2026-05-06T07:08:10.000Z',
+      receivedAt: '2026-05-06T07:08:11.456Z',
+      timestamp: '2026-05-06T07:08:10.579Z',
+      ...extra,
+    });
+    const identify = (n: number): JsonObject => ({
+      type: 'identify',
+      messageId: `msg-${n}`,
+      anonymousId: 'anon-1',
+      userId: 'user-1',
+      traits: { email: 'ada@example.com', plan: 'pro', address: { city: 'Paris' } },
+      context,
+      receivedAt: '2026-05-06T08:00:00.000Z',
+      timestamp: '2026-05-06T08:00:00.000Z',
+    });
+
+    it('appends events as routed today (no stream schema): nested properties, context and traits become jsonb, new fields new columns', async () => {
+      const table = fresh('events');
+      expect(statuses(await run(target(table), [outgoing(track(1), track(2)), outgoing(identify(3), track(4, { userId: 'user-1' }))]))).toEqual(Array(4).fill('delivered'));
+      expect(await columnsOf(table)).toEqual({
+        type: 'text',
+        messageId: 'text',
+        anonymousId: 'text',
+        userId: 'text',
+        event: 'text',
+        properties: 'jsonb',
+        context: 'jsonb',
+        integrations: 'jsonb',
+        originalTimestamp: 'text',
+        sentAt: 'text',
+        receivedAt: 'text',
+        timestamp: 'text',
+        traits: 'jsonb',
+      });
+      // The nested values are queryable as JSON, numbers exact; a second run appends again.
+      expect(
+        await query(`select "messageId", properties->>'order_id' as order_id, properties->>'revenue' as revenue, properties->'products'->0->>'price' as price, context->'page'->>'path' as path, traits->'address'->>'city' as city, "userId" from ${table} order by "messageId"`),
+      ).toEqual([
+        { messageId: 'msg-1', order_id: 'o-1', revenue: '12345678901234567890', price: '9.99', path: '/checkout', city: null, userId: null },
+        { messageId: 'msg-2', order_id: 'o-2', revenue: '12345678901234567890', price: '9.99', path: '/checkout', city: null, userId: null },
+        { messageId: 'msg-3', order_id: null, revenue: null, price: null, path: '/checkout', city: 'Paris', userId: 'user-1' },
+        { messageId: 'msg-4', order_id: 'o-4', revenue: '12345678901234567890', price: '9.99', path: '/checkout', city: null, userId: 'user-1' },
+      ]);
+      await run(target(table), [outgoing(track(5))]);
+      expect(await query(`select count(*)::int as n from ${table}`)).toEqual([{ n: 5 }]);
+    });
+
+    it('with the events source\'s schema: timestamps become timestamptz, ids that may be numbers jsonb, and insert on messageId drops repeats', async () => {
+      const table = fresh('events_typed');
+      const stream: Partial<OutgoingStream> = { jsonSchema: EVENT_JSON_SCHEMA, primaryKey: ['messageId'] };
+      const first = await run(target(table), [outgoing(track(1), track(2, { userId: 42 }))], { syncMode: 'insert', stream });
+      expect(statuses(first)).toEqual(['delivered', 'delivered']);
+      const columns = await columnsOf(table);
+      expect(columns).toMatchObject({ messageId: 'text', receivedAt: 'timestamp with time zone', timestamp: 'timestamp with time zone', userId: 'jsonb', anonymousId: 'jsonb', properties: 'jsonb', context: 'jsonb' });
+      expect(await primaryKeyOf(table)).toEqual(['messageId']);
+      // A client that sends the same event again (same messageId) does not make a second row.
+      const again = await run(target(table), [outgoing(track(2, { userId: 42 }), track(3))], { syncMode: 'insert', stream });
+      expect(statuses(again)).toEqual(['delivered', 'delivered']);
+      expect(await query(`select "messageId", "userId" #>> '{}' as user_id, "timestamp" = '2026-05-06T07:08:10.579Z'::timestamptz as exact from ${table} order by "messageId"`)).toEqual([
+        { messageId: 'msg-1', user_id: null, exact: true },
+        { messageId: 'msg-2', user_id: '42', exact: true },
+        { messageId: 'msg-3', user_id: null, exact: true },
+      ]);
+    });
+
+    it('into a table made for events (README): ids as text whatever the client sent, times as timestamptz', async () => {
+      const table = fresh('events_ddl');
+      await query(`create table ${table} ("messageId" text primary key, type text not null, "userId" text, "anonymousId" text, event text,
+        properties jsonb, traits jsonb, context jsonb, "timestamp" timestamptz, "receivedAt" timestamptz, loaded_at timestamptz default now())`);
+      const outcomes = await run(target(table), [outgoing(track(1, { userId: 42, anonymousId: 7 }), identify(2), track(3))], { syncMode: 'insert', stream: { primaryKey: ['messageId'] } });
+      expect(statuses(outcomes)).toEqual(['delivered', 'delivered', 'delivered']);
+      expect(await query(`select "messageId", "userId", "anonymousId", loaded_at is not null as loaded from ${table} order by "messageId"`)).toEqual([
+        { messageId: 'msg-1', userId: '42', anonymousId: '7', loaded: true },
+        { messageId: 'msg-2', userId: 'user-1', anonymousId: 'anon-1', loaded: true },
+        { messageId: 'msg-3', userId: null, anonymousId: 'anon-1', loaded: true },
+      ]);
+      // Fields the table lacked were added as columns, typed from their values.
+      expect(await columnsOf(table)).toMatchObject({ integrations: 'jsonb', originalTimestamp: 'text', sentAt: 'text' });
+      // Event activations append: a repeated messageId is rejected (into the ledger), the rest of the batch lands.
+      const appended = await run(target(table), [outgoing(track(1), track(4))], { syncMode: 'append' });
+      expect(statuses(appended)).toEqual(['rejected', 'delivered']);
+      expect(appended[0]).toMatchObject({ reason: expect.stringContaining('duplicate key value violates unique constraint') });
+      expect(await query(`select count(*)::int as n from ${table}`)).toEqual([{ n: 4 }]);
+    });
   });
 
   describe('overwrite', () => {

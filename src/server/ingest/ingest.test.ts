@@ -1,0 +1,158 @@
+/**
+ * The tracking API on each database target: write-key auth (Basic user name or body `writeKey`, keys
+ * from `${ENV}`, a new config's keys at once), gzip by Content-Encoding whatever the Content-Type, the
+ * 32 KB / 500 KB limits and per-event rules (400 naming the index; nothing of a refused batch stored),
+ * batch context merged, messageId generated and deduplicated, receivedAt and clock-skew correction.
+ */
+import { deflateSync, gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type TestApi, startTestApi } from '../../../test/support/api.ts';
+import { forEachDatabase } from '../../../test/support/databases.ts';
+import { WRITE_KEY, basicAuth, eventConfig, track } from '../../../test/support/events.ts';
+import { dumpEvents } from '../../store/events.ts';
+import { MAX_BATCH_BYTES, normalizeRequest } from './normalize.ts';
+
+const ENV_KEY = 'wk_from_env_fedcba9876543210';
+
+forEachDatabase((target) => {
+  let api: TestApi;
+
+  beforeAll(async () => {
+    api = await startTestApi(target, { env: { MOBILE_KEY: ENV_KEY } });
+    const config = eventConfig([], [WRITE_KEY, '${MOBILE_KEY}']);
+    const posted = await api.call('POST', '/api/v1/configs', { body: { value: config } });
+    expect(posted.status, posted.text).toBe(200);
+  });
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  async function logged(messageId?: string): Promise<Array<{ source: string; body: Record<string, any> }>> {
+    const events = await dumpEvents(api.db);
+    return events.filter((row) => messageId === undefined || row.event.messageId === messageId).map((row) => ({ source: row.source, body: row.event }));
+  }
+
+  it('takes a write key as the Basic user name, as writeKey in the body, or from ${ENV}; refuses the rest with 401', async () => {
+    expect(await track(api.app, '/v1/track', { userId: 'u1', event: 'A', messageId: 'auth-1' })).toEqual({ status: 200, body: { success: true } });
+    expect((await track(api.app, '/v1/track', { userId: 'u1', event: 'A', messageId: 'auth-2', writeKey: WRITE_KEY }, {})).status).toBe(200);
+    expect((await track(api.app, '/v1/track', { userId: 'u1', event: 'A', messageId: 'auth-3' }, { authorization: basicAuth(ENV_KEY) })).status).toBe(200);
+    const none = await track(api.app, '/v1/track', { userId: 'u1', event: 'A' }, {});
+    expect(none).toEqual({ status: 401, body: { success: false, error: expect.stringContaining('write key is required') } });
+    expect((await track(api.app, '/v1/track', { userId: 'u1', event: 'A' }, { authorization: basicAuth('wk_wrong_0123456789abcdef') })).status).toBe(401);
+    expect((await track(api.app, '/v1/track', { userId: 'u1', event: 'A' }, { 'x-api-key': api.key })).status).toBe(401);
+    expect((await logged()).map((event) => event.body.messageId)).toEqual(['auth-1', 'auth-2', 'auth-3']);
+    expect((await logged('auth-2'))[0]!.body).not.toHaveProperty('writeKey');
+  });
+
+  it('reads gzip and deflate by Content-Encoding, whatever the Content-Type says', async () => {
+    const body = JSON.stringify({ batch: [{ type: 'track', userId: 'u2', event: 'Zipped', messageId: 'gz-1' }] });
+    for (const [encoding, payload, type] of [
+      ['gzip', gzipSync(body), 'application/x-www-form-urlencoded'],
+      ['deflate', deflateSync(body.replace('gz-1', 'gz-2')), 'text/plain'],
+    ] as const) {
+      const response = await api.app.inject({ method: 'POST', url: '/v1/batch', headers: { authorization: basicAuth(), 'content-type': type, 'content-encoding': encoding }, payload });
+      expect(response.statusCode, response.body).toBe(200);
+    }
+    const plain = await api.app.inject({ method: 'POST', url: '/v1/batch', headers: { authorization: basicAuth() }, payload: body.replace('gz-1', 'gz-3') });
+    expect(plain.statusCode).toBe(200);
+    expect((await logged('gz-2'))[0]!.body.event).toBe('Zipped');
+    const broken = await api.app.inject({ method: 'POST', url: '/v1/batch', headers: { authorization: basicAuth(), 'content-encoding': 'gzip' }, payload: body });
+    expect(broken.statusCode).toBe(400);
+    const bomb = await api.app.inject({ method: 'POST', url: '/v1/batch', headers: { authorization: basicAuth(), 'content-encoding': 'gzip' }, payload: gzipSync(Buffer.alloc(5_000_000, 32)) });
+    expect(bomb.statusCode).toBe(400);
+    expect(bomb.json().error).toContain('500 KB');
+    const unknown = await api.app.inject({ method: 'POST', url: '/v1/batch', headers: { authorization: basicAuth(), 'content-encoding': 'zstd' }, payload: body });
+    expect(unknown.statusCode).toBe(415);
+  });
+
+  it('refuses a batch with a bad event whole, naming each problem by index (400)', async () => {
+    const response = await track(api.app, '/v1/batch', {
+      batch: [
+        { type: 'track', userId: 'u3', event: 'Fine', messageId: 'bad-0' },
+        { type: 'track', userId: 'u3', messageId: 'bad-1' },
+        { type: 'identify', traits: {}, messageId: 'bad-2' },
+        { type: 'launch', userId: 'u3' },
+        { type: 'page', anonymousId: 'a', timestamp: 'yesterday' },
+      ],
+    });
+    expect(response.status).toBe(400);
+    expect(response.body.success).toBe(false);
+    expect(response.body.issues).toEqual([
+      { path: 'batch[1].event', message: 'a track event needs its name in "event"' },
+      { path: 'batch[2]', message: 'needs a userId or an anonymousId' },
+      { path: 'batch[3].type', message: 'must be one of track, identify, page, screen, group, alias' },
+      { path: 'batch[4].timestamp', message: 'must be an ISO 8601 date-time' },
+    ]);
+    expect(await logged('bad-0')).toEqual([]);
+    expect((await track(api.app, '/v1/batch', { nope: [] })).status).toBe(400);
+    const malformed = await api.app.inject({ method: 'POST', url: '/v1/track', headers: { authorization: basicAuth(), 'content-type': 'application/json' }, payload: '{"userId": ' });
+    expect(malformed.statusCode).toBe(400);
+    expect(malformed.json().error).toMatch(/^malformed JSON body/);
+  });
+
+  it('enforces 32 KB per event and 500 KB per batch', async () => {
+    const big = 'x'.repeat(33 * 1024);
+    const single = await track(api.app, '/v1/track', { userId: 'u4', event: 'Big', properties: { big } });
+    expect(single.status).toBe(400);
+    expect(single.body.error).toContain('32 KB');
+    const inBatch = await track(api.app, '/v1/batch', { batch: [{ type: 'track', userId: 'u4', event: 'Ok' }, { type: 'track', userId: 'u4', event: 'Big', properties: { big } }] });
+    expect(inBatch.status).toBe(400);
+    expect(inBatch.body.issues).toEqual([{ path: 'batch[1]', message: expect.stringContaining('32 KB') }]);
+    const events = Array.from({ length: 20 }, (_, n) => ({ type: 'track', userId: 'u4', event: 'Mid', properties: { pad: 'y'.repeat(30 * 1024) }, messageId: `mid-${n}` }));
+    const tooMuch = await track(api.app, '/v1/batch', { batch: events });
+    expect(tooMuch.status).toBe(400);
+    expect(tooMuch.body.error).toContain('500 KB');
+    expect((await track(api.app, '/v1/batch', { batch: events.slice(0, 15) })).status).toBe(200);
+  });
+
+  it('merges the batch context, generates and deduplicates message ids, stamps receivedAt and corrects clock skew', async () => {
+    const sentAt = new Date(Date.now() + 3_600_000); // the client's clock is an hour fast
+    const happened = new Date(sentAt.getTime() - 5000);
+    const batch = {
+      context: { library: { name: 'test' }, ip: '10.0.0.1' },
+      integrations: { All: true },
+      sentAt: sentAt.toISOString(),
+      batch: [
+        { type: 'track', userId: 'u5', event: 'Skewed', timestamp: happened.toISOString(), context: { ip: '10.0.0.2' }, messageId: 'dup-1' },
+        { type: 'identify', userId: 'u5', traits: { plan: 'pro' } },
+        { type: 'track', userId: 'u5', event: 'Skewed', messageId: 'dup-1' },
+      ],
+    };
+    const before = Date.now();
+    expect((await track(api.app, '/v1/batch', batch)).status).toBe(200);
+    expect((await track(api.app, '/v1/batch', batch)).status).toBe(200); // a retried request: accepted, not logged twice
+    const [skewed, ...more] = await logged('dup-1');
+    expect(more).toEqual([]);
+    const event = skewed!.body;
+    expect(event.context).toEqual({ library: { name: 'test' }, ip: '10.0.0.2' });
+    expect(event.integrations).toEqual({ All: true });
+    expect(event.originalTimestamp).toBe(happened.toISOString());
+    expect(event.sentAt).toBe(sentAt.toISOString());
+    const received = Date.parse(event.receivedAt);
+    expect(received).toBeGreaterThanOrEqual(before - 5);
+    expect(Date.parse(event.timestamp)).toBe(received - 5000);
+    const identifies = (await logged()).filter((row) => row.body.type === 'identify' && row.body.userId === 'u5');
+    expect(identifies).toHaveLength(2); // no messageId: each request's gets its own
+    expect(identifies[0]!.body.messageId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(identifies[0]!.body.timestamp).toBe(identifies[0]!.body.receivedAt);
+  });
+
+  it('sees the write keys of a newly posted config at once', async () => {
+    const fresh = 'wk_fresh_00112233445566778899';
+    expect((await track(api.app, '/v1/track', { userId: 'u6', event: 'A' }, { authorization: basicAuth(fresh) })).status).toBe(401);
+    const posted = await api.call('POST', '/api/v1/configs', { body: { value: eventConfig([], [WRITE_KEY, fresh]) } });
+    expect(posted.status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await track(api.app, '/v1/track', { userId: 'u6', event: 'A' }, { authorization: basicAuth(fresh) })).status).toBe(200);
+  });
+});
+
+describe('normalizeRequest', () => {
+  it('takes the route type for single events and rejects a non-object', () => {
+    const ok = normalizeRequest('page', { anonymousId: 'a', name: 'Home' }, 40);
+    expect(ok.ok && JSON.parse(ok.events[0]!.json)).toMatchObject({ type: 'page', name: 'Home', anonymousId: 'a' });
+    expect(normalizeRequest('alias', { userId: 'u' }, 20)).toMatchObject({ ok: false, issues: [{ path: 'body.previousId' }] });
+    expect(normalizeRequest('batch', [], 2)).toMatchObject({ ok: false });
+    expect(normalizeRequest('batch', { batch: [] }, MAX_BATCH_BYTES + 1)).toMatchObject({ ok: false, error: expect.stringContaining('500 KB') });
+  });
+});

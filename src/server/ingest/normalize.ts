@@ -1,0 +1,182 @@
+/**
+ * Checking and normalising what tracking clients send, the way Segment's HTTP Tracking API defines it:
+ *
+ * - a single-event route (`/v1/track`, …) takes one event whose type is the route's; `/v1/batch` takes
+ *   `{ batch: [event, …], context?, integrations?, sentAt?, writeKey? }`, each event naming its `type`;
+ *   the batch's `context` and `integrations` are merged into each event (the event's own keys win);
+ * - every event needs `userId` or `anonymousId` (a non-empty string, or a number as older libraries send);
+ *   `track` needs `event`, `group` needs `groupId`, `alias` needs `previousId`;
+ * - at most 32 KB per event and 500 KB per batch (bytes of JSON, after decompression);
+ * - `messageId` is generated when absent; `receivedAt` is the server's clock; `originalTimestamp` is the
+ *   client's event time (`originalTimestamp`, else `timestamp`) and `timestamp` is corrected for the
+ *   client's clock: receivedAt − (sentAt − originalTimestamp) when the client sent `sentAt`.
+ * A request is accepted or refused whole: one bad event refuses its batch (400), with every problem
+ * listed by index, so nothing is half-stored and a client never has to guess which events got in.
+ */
+import { randomUUID } from 'node:crypto';
+
+export const EVENT_TYPES = ['track', 'identify', 'page', 'screen', 'group', 'alias'] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+const TYPES: ReadonlySet<string> = new Set(EVENT_TYPES);
+
+export const MAX_EVENT_BYTES = 32 * 1024;
+export const MAX_BATCH_BYTES = 500 * 1024;
+const MAX_MESSAGE_ID = 200;
+
+export interface Issue {
+  readonly path: string;
+  readonly message: string;
+}
+
+export interface NormalizedRequest {
+  /** `writeKey` from the body, when the client put it there. */
+  readonly writeKey: string | undefined;
+  /** Each accepted event: its messageId and its JSON text, ready for the log. */
+  readonly events: LogEntry[];
+}
+
+export type NormalizeResult = ({ readonly ok: true } & NormalizedRequest) | { readonly ok: false; readonly error: string; readonly issues: Issue[] };
+
+type Json = Record<string, unknown>;
+
+export interface LogEntry {
+  readonly messageId: string;
+  readonly json: string;
+}
+
+function isObject(value: unknown): value is Json {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** `route` is `batch` or an event type; `bytes` is the decompressed body's size. */
+export function normalizeRequest(route: 'batch' | EventType, body: unknown, bytes: number, receivedAt: Date = new Date()): NormalizeResult {
+  const received = receivedAt.toISOString();
+  const receivedMs = receivedAt.getTime();
+  if (route !== 'batch') {
+    if (bytes > MAX_EVENT_BYTES) return refuse(`the event is ${bytes} bytes; the limit is ${MAX_EVENT_BYTES} (32 KB)`, [{ path: 'body', message: 'over 32 KB' }]);
+    if (!isObject(body)) return refuse('the body must be a JSON object (one event)', [{ path: 'body', message: 'not a JSON object' }]);
+    const issues: Issue[] = [];
+    const entry = normalizeEvent(body, route, undefined, received, receivedMs, 'body', issues);
+    if (issues.length > 0 || entry === undefined) return refuse(summary(issues), issues);
+    return { ok: true, writeKey: stringOrUndefined(body.writeKey), events: [entry] };
+  }
+  if (bytes > MAX_BATCH_BYTES) return refuse(`the batch is ${bytes} bytes; the limit is ${MAX_BATCH_BYTES} (500 KB)`, [{ path: 'body', message: 'over 500 KB' }]);
+  if (!isObject(body)) return refuse('the body must be a JSON object with a "batch" array', [{ path: 'body', message: 'not a JSON object' }]);
+  const batch = body.batch;
+  if (!Array.isArray(batch)) return refuse('the body must carry a "batch" array of events', [{ path: 'batch', message: 'required: an array of events' }]);
+  const issues: Issue[] = [];
+  const shared: Shared = {
+    context: body.context,
+    integrations: body.integrations,
+    sentAt: body.sentAt,
+  };
+  if (shared.context !== undefined && !isObject(shared.context)) issues.push({ path: 'context', message: 'must be an object' });
+  if (shared.integrations !== undefined && !isObject(shared.integrations)) issues.push({ path: 'integrations', message: 'must be an object' });
+  const events: LogEntry[] = [];
+  for (let index = 0; index < batch.length; index++) {
+    const item: unknown = batch[index];
+    const path = `batch[${index}]`;
+    if (!isObject(item)) {
+      issues.push({ path, message: 'must be an event object' });
+      continue;
+    }
+    const type = item.type;
+    if (typeof type !== 'string' || !TYPES.has(type)) {
+      issues.push({ path: `${path}.type`, message: `must be one of ${EVENT_TYPES.join(', ')}` });
+      continue;
+    }
+    const entry = normalizeEvent(item, type as EventType, shared, received, receivedMs, path, issues);
+    if (entry !== undefined) events.push(entry);
+  }
+  if (issues.length > 0) return refuse(summary(issues), issues);
+  return { ok: true, writeKey: stringOrUndefined(body.writeKey), events };
+}
+
+interface Shared {
+  readonly context: unknown;
+  readonly integrations: unknown;
+  readonly sentAt: unknown;
+}
+
+function normalizeEvent(raw: Json, type: EventType, shared: Shared | undefined, received: string, receivedMs: number, path: string, issues: Issue[]): LogEntry | undefined {
+  const before = issues.length;
+  if (!isId(raw.userId) && !isId(raw.anonymousId)) issues.push({ path, message: 'needs a userId or an anonymousId' });
+  if (type === 'track' && !(typeof raw.event === 'string' && raw.event !== '')) issues.push({ path: `${path}.event`, message: 'a track event needs its name in "event"' });
+  if (type === 'group' && !isId(raw.groupId)) issues.push({ path: `${path}.groupId`, message: 'a group call needs a groupId' });
+  if (type === 'alias' && !isId(raw.previousId)) issues.push({ path: `${path}.previousId`, message: 'an alias call needs a previousId' });
+  const messageId = raw.messageId;
+  if (messageId !== undefined && messageId !== null && !(typeof messageId === 'string' && messageId !== '' && messageId.length <= MAX_MESSAGE_ID)) {
+    issues.push({ path: `${path}.messageId`, message: `must be a non-empty string of at most ${MAX_MESSAGE_ID} characters` });
+  }
+  for (const key of ['context', 'integrations', 'properties', 'traits'] as const) {
+    if (raw[key] !== undefined && raw[key] !== null && !isObject(raw[key])) issues.push({ path: `${path}.${key}`, message: 'must be an object' });
+  }
+  const original = raw.originalTimestamp ?? raw.timestamp;
+  const originalMs = timeOf(original);
+  if (original !== undefined && original !== null && originalMs === undefined) issues.push({ path: `${path}.timestamp`, message: 'must be an ISO 8601 date-time' });
+  const sentAt = raw.sentAt ?? shared?.sentAt;
+  const sentMs = timeOf(sentAt);
+  if (sentAt !== undefined && sentAt !== null && sentMs === undefined) issues.push({ path: raw.sentAt === undefined ? 'sentAt' : `${path}.sentAt`, message: 'must be an ISO 8601 date-time' });
+  if (issues.length > before) return undefined;
+
+  const event: Json = { ...raw, type };
+  // (`delete` would turn the object slow for the stringify below: only when there is something to delete)
+  if (Object.hasOwn(event, 'writeKey')) delete event.writeKey;
+  const id = typeof messageId === 'string' ? messageId : randomUUID();
+  event.messageId = id;
+  const context = merge(shared?.context, raw.context);
+  if (context !== undefined) event.context = context;
+  const integrations = merge(shared?.integrations, raw.integrations);
+  if (integrations !== undefined) event.integrations = integrations;
+  if (original !== undefined && original !== null) event.originalTimestamp = original;
+  if (sentAt !== undefined && sentAt !== null) event.sentAt = sentAt;
+  event.receivedAt = received;
+  event.timestamp =
+    originalMs === undefined ? received : sentMs === undefined ? new Date(originalMs).toISOString() : new Date(receivedMs - (sentMs - originalMs)).toISOString();
+  const json = JSON.stringify(event);
+  if (json.length > MAX_EVENT_BYTES / 3) {
+    // Checked on what the client sent; only a stored form that may be near the limit (UTF-8: up to 3 bytes
+    // per UTF-16 unit) is measured, and only one over it has the original measured too.
+    const stored = Buffer.byteLength(json);
+    if (stored > MAX_EVENT_BYTES) {
+      const sent = Buffer.byteLength(JSON.stringify(raw));
+      if (sent > MAX_EVENT_BYTES) {
+        issues.push({ path, message: `the event is ${sent} bytes; the limit is ${MAX_EVENT_BYTES} (32 KB)` });
+        return undefined;
+      }
+    }
+  }
+  return { messageId: id, json };
+}
+
+function merge(shared: unknown, own: unknown): Json | undefined {
+  if (!isObject(shared)) return isObject(own) ? own : undefined;
+  if (!isObject(own)) return shared;
+  return { ...shared, ...own };
+}
+
+function isId(value: unknown): boolean {
+  return (typeof value === 'string' && value.trim() !== '') || (typeof value === 'number' && Number.isFinite(value));
+}
+
+/** Epoch ms of an ISO 8601 date-time (a Date serialised by JSON), or undefined. */
+function timeOf(value: unknown): number | undefined {
+  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(value)) return undefined;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+function stringOrUndefined(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+function refuse(error: string, issues: Issue[]): NormalizeResult {
+  return { ok: false, error, issues };
+}
+
+function summary(issues: readonly Issue[]): string {
+  const first = issues[0];
+  if (first === undefined) return 'invalid event';
+  const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : '';
+  return `${first.path}: ${first.message}${more}`;
+}
