@@ -4,6 +4,8 @@
  * exactly as written — no case folding — and every part is quoted in the SQL Sluice sends, so a name
  * can never be read as SQL.
  */
+import { SluiceError } from '../../sdk/errors.ts';
+import { trimQuery } from './spec.ts';
 
 export interface TableName {
   /** The schema (PostgreSQL) or database (MySQL), when the name is qualified. */
@@ -63,4 +65,28 @@ export function quoteTable(table: TableName, quote: '"' | '`'): string {
 /** For messages: the name as the user would write it. */
 export function displayTable(table: TableName): string {
   return table.schema === undefined ? table.name : `${table.schema}.${table.name}`;
+}
+
+/** What the config reads: a table, or a query. */
+export interface Target {
+  readonly table: TableName | undefined;
+  /** The trimmed query, for a query source. */
+  readonly query: string | undefined;
+  /** `table orders` or `the query`, for messages. */
+  readonly what: string;
+  /** SQL to select from: the quoted table, or the query as a subquery. */
+  readonly from: string;
+}
+
+export const SUBQUERY_ALIAS = 'sluice_source';
+
+/** The config's table (quoted with the database's identifier quote) or query (as a subquery). */
+export function targetOf(config: { readonly table?: string | undefined; readonly query?: string | undefined }, quote: '"' | '`'): Target {
+  if (config.table !== undefined) {
+    const table = parseTableName(config.table, quote);
+    if (table === undefined) throw new SluiceError('CONFIG_INVALID', 'table: not a table name');
+    return { table, query: undefined, what: `table ${displayTable(table)}`, from: quoteTable(table, quote) };
+  }
+  const query = trimQuery(config.query ?? '');
+  return { table: undefined, query, what: 'the query', from: `(${query}) as ${SUBQUERY_ALIAS}` };
 }

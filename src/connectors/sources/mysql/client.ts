@@ -14,8 +14,8 @@ import type { Connection, ConnectionOptions, FieldPacket, SslOptions } from 'mys
 import type { ErrorCode } from '../../../sdk/errors.ts';
 import { SluiceError } from '../../../sdk/errors.ts';
 import { errorText, networkProblem, sqlError } from '../../sql-source/errors.ts';
-import { type TableName, displayTable, parseTableName, quoteTable } from '../../sql-source/identifiers.ts';
-import { type Endpoint, endpointOf, secretsOf, trimQuery } from '../../sql-source/spec.ts';
+import { type Target, type TableName, targetOf as sharedTargetOf } from '../../sql-source/identifiers.ts';
+import { type Endpoint, endpointOf, secretsOf } from '../../sql-source/spec.ts';
 import type { MysqlConfig } from './spec.ts';
 import { MYSQL_DEFAULT_PORT } from './spec.ts';
 import { type FieldInfo, type MysqlType, typeOf } from './types.ts';
@@ -165,24 +165,8 @@ export function queryError(error: unknown, session: Pick<MysqlSession, 'where' |
   return sqlError('SOURCE_FAILED', `${session.where}: ${doing} failed: ${message}`, session.secrets, error);
 }
 
-export interface Target {
-  readonly table: TableName | undefined;
-  readonly query: string | undefined;
-  readonly what: string;
-  /** SQL to select from: the quoted table, or the query as a subquery. */
-  readonly from: string;
-}
-
-export const SUBQUERY_ALIAS = 'sluice_source';
-
 export function targetOf(config: MysqlConfig): Target {
-  if (config.table !== undefined) {
-    const table = parseTableName(config.table, '`');
-    if (table === undefined) throw new SluiceError('CONFIG_INVALID', 'table: not a table name');
-    return { table, query: undefined, what: `table ${displayTable(table)}`, from: quoteTable(table, '`') };
-  }
-  const query = trimQuery(config.query ?? '');
-  return { table: undefined, query, what: 'the query', from: `(${query}) as ${SUBQUERY_ALIAS}` };
+  return sharedTargetOf(config, '`');
 }
 
 export interface Column {

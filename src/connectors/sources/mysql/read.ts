@@ -11,10 +11,10 @@ import { LosslessNumber } from '../../../protocol/json.ts';
 import type { JsonValue } from '../../../protocol/json.ts';
 import { type ColumnInfo, assertConfiguredColumns, streamDescriptor } from '../../sql-source/columns.ts';
 import { checkReason } from '../../sql-source/errors.ts';
-import { quoteIdentifier } from '../../sql-source/identifiers.ts';
+import { SUBQUERY_ALIAS, type Target, quoteIdentifier } from '../../sql-source/identifiers.ts';
 import { type Row, type RowReader, batchedMessages, bookmarkText, planRead, readRows } from '../../sql-source/read.ts';
 import { secretsOf, streamNameOf } from '../../sql-source/spec.ts';
-import { type Column, type MysqlSession, SUBQUERY_ALIAS, type Target, connect, describe, primaryKey, queryError, targetOf } from './client.ts';
+import { type Column, type MysqlSession, connect, describe, primaryKey, queryError, targetOf } from './client.ts';
 import type { MysqlConfig } from './spec.ts';
 import { type Convert, T, isNotNull } from './types.ts';
 

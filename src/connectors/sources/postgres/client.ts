@@ -11,8 +11,8 @@ import pg from 'pg';
 import type { ErrorCode } from '../../../sdk/errors.ts';
 import { SluiceError } from '../../../sdk/errors.ts';
 import { errorText, networkProblem, sqlError } from '../../sql-source/errors.ts';
-import { type TableName, displayTable, parseTableName, quoteTable } from '../../sql-source/identifiers.ts';
-import { type Endpoint, endpointOf, secretsOf, trimQuery } from '../../sql-source/spec.ts';
+import { type Target, targetOf as sharedTargetOf } from '../../sql-source/identifiers.ts';
+import { type Endpoint, endpointOf, secretsOf } from '../../sql-source/spec.ts';
 import type { PostgresConfig } from './spec.ts';
 import { PG_DEFAULT_PORT } from './spec.ts';
 import { type PgType, type PgTypeRow, missingOids, typeOf } from './types.ts';
@@ -165,27 +165,8 @@ export function queryError(error: unknown, session: Pick<PgSession, 'where' | 's
   return sqlError('SOURCE_FAILED', `${session.where}: ${doing} failed: ${message}`, session.secrets, error);
 }
 
-/** What the config reads: a table, or a query. */
-export interface Target {
-  readonly table: TableName | undefined;
-  /** The trimmed query, for a query source. */
-  readonly query: string | undefined;
-  /** `table orders` or `the query`, for messages. */
-  readonly what: string;
-  /** SQL to select from: the quoted table, or the query as a subquery. */
-  readonly from: string;
-}
-
-export const SUBQUERY_ALIAS = 'sluice_source';
-
 export function targetOf(config: PostgresConfig): Target {
-  if (config.table !== undefined) {
-    const table = parseTableName(config.table, '"');
-    if (table === undefined) throw new SluiceError('CONFIG_INVALID', 'table: not a table name');
-    return { table, query: undefined, what: `table ${displayTable(table)}`, from: quoteTable(table, '"') };
-  }
-  const query = trimQuery(config.query ?? '');
-  return { table: undefined, query, what: 'the query', from: `(${query}) as ${SUBQUERY_ALIAS}` };
+  return sharedTargetOf(config, '"');
 }
 
 export interface Column {

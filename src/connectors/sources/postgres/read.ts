@@ -10,10 +10,10 @@ import type { ReadRequest, SourceMessage, StreamDescriptor } from '../../../sdk/
 import type { JsonValue } from '../../../protocol/json.ts';
 import { type ColumnInfo, assertConfiguredColumns, streamDescriptor } from '../../sql-source/columns.ts';
 import { checkReason } from '../../sql-source/errors.ts';
-import { quoteIdentifier } from '../../sql-source/identifiers.ts';
+import { SUBQUERY_ALIAS, type Target, quoteIdentifier } from '../../sql-source/identifiers.ts';
 import { type Row, type RowReader, batchedMessages, bookmarkText, planRead, readRows } from '../../sql-source/read.ts';
 import { secretsOf, streamNameOf } from '../../sql-source/spec.ts';
-import { type PgSession, SUBQUERY_ALIAS, type Target, connect, describe, notNullColumns, primaryKey, queryError, targetOf } from './client.ts';
+import { type PgSession, connect, describe, notNullColumns, primaryKey, queryError, targetOf } from './client.ts';
 import type { PostgresConfig } from './spec.ts';
 
 const { Query } = pg;
