@@ -1,10 +1,9 @@
 /**
  * The marketo-bulk destination runs the shared conformance suite against the local mock of Marketo's
  * APIs. The suite's spec and check checks apply as they are (the invalid config is derived: base_url moved
- * to a port nothing listens on, with a canary in client_secret). Its write, batch-limit, state-order and
- * resume checks drive a streaming object's `write`, which a bulk object does not have: they are skipped
- * here, and marketo-bulk.test.ts drives upload → poll → results directly instead (one outcome per row, in
- * order, no secret in any reason or log line).
+ * to a port nothing listens on, with a canary in client_secret). The suite drives bulk objects through
+ * the engine (files → import jobs → results); marketo-bulk.test.ts drives upload → poll → results directly
+ * as well (one outcome per row, in order, no secret in any reason or log line).
  */
 import { afterAll, beforeAll } from 'vitest';
 import { describeConformance } from 'sluice/testing';
@@ -21,17 +20,9 @@ afterAll(async () => {
   await mock.close();
 });
 
-const BULK = 'a bulk object has no write(); upload → poll → results is tested in marketo-bulk.test.ts';
-
 describeConformance(marketo, {
   validConfig: () => ({ base_url: mock.url, client_id: mock.credentials.client_id, client_secret: SECRET }),
   object: 'leads',
   record: { email: 'user{id}@example.com' },
-  skip: {
-    'destination.outcomes': BULK,
-    'destination.batch-limits': BULK,
-    'destination.state-order': BULK,
-    'destination.resume-after-kill': BULK,
-  },
   module: new URL('./index.ts', import.meta.url),
 });
