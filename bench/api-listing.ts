@@ -6,7 +6,6 @@
  * same bytes at the same rate, measured in the same run: what loopback and the load generator cost
  * without Sluice.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -17,9 +16,8 @@ import pg from 'pg';
 import { request } from 'undici';
 import { openStore } from '../src/store/index.ts';
 import { DATA_DIR } from './data.ts';
+import { type Served, startServe } from './lib/serve.ts';
 import { type MachineInfo, describeMachine } from './lib/machine.ts';
-import { REPO_ROOT } from './lib/measure.ts';
-import { SLUICE_BIN, SLUICE_ENV } from './lib/sluice-cli.ts';
 import { formatInt, median } from './lib/stats.ts';
 
 export const SECTION_ID = 'api-listing';
@@ -78,53 +76,8 @@ async function seed(options: { databaseUrl?: string; home: string }): Promise<vo
   }
 }
 
-interface Served {
-  readonly url: string;
-  readonly child: ChildProcess;
-  stop(): Promise<void>;
-}
-
-async function startServe(env: Record<string, string>): Promise<Served> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [SLUICE_BIN, 'serve', '--port', String(port), '--no-banner'], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, ...SLUICE_ENV, ...env, SLUICE_API_KEY: API_KEY, SLUICE_SECRET_KEY: SECRET_KEY, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4000);
-  });
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`sluice serve exited with ${child.exitCode}: ${stderr}`);
-    try {
-      const response = await request(`${url}/healthz`);
-      await response.body.dump();
-      if (response.statusCode === 200) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`sluice serve did not answer /healthz within 60 s: ${stderr}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  return {
-    url,
-    child,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
-    },
-  };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+function startListingServe(env: Record<string, string>): Promise<Served> {
+  return startServe({ ...env, SLUICE_API_KEY: API_KEY, SLUICE_SECRET_KEY: SECRET_KEY });
 }
 
 async function fetchBody(url: string): Promise<string> {
@@ -199,7 +152,7 @@ export async function runApiListingBench(options: { machine: MachineInfo; second
     for (const store of stores) {
       log(`api-listing: seeding ${formatInt(RUNS)} runs (${store.name})`);
       await seed(store.seed);
-      const served = await startServe(store.env);
+      const served = await startListingServe(store.env);
       try {
         const base = `${served.url}/api/v1`;
         const first = JSON.parse(await fetchBody(`${base}/runs?limit=50`)) as { next_cursor: string | null };

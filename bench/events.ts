@@ -7,7 +7,6 @@
  * log: afterwards the log is counted and must hold 100 events per 200. The floor is a bare node:http
  * server that reads and JSON-parses the same bodies and answers 200, under the same load.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -17,10 +16,9 @@ import autocannon from 'autocannon';
 import { request } from 'undici';
 import { openEventLog } from '../src/store/event-log.ts';
 import { DATA_DIR } from './data.ts';
+import { type Served, startServe } from './lib/serve.ts';
 import { type MachineInfo, describeMachine } from './lib/machine.ts';
 import { quietBefore } from './lib/pg-runs.ts';
-import { REPO_ROOT } from './lib/measure.ts';
-import { SLUICE_BIN, SLUICE_ENV } from './lib/sluice-cli.ts';
 import { formatInt } from './lib/stats.ts';
 
 export const SECTION_ID = 'events';
@@ -100,52 +98,10 @@ async function load(url: string, template: string, options: { rate?: number; sec
   };
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+function startEventsServe(home: string, configFile: string): Promise<Served> {
+  return startServe({ SLUICE_HOME: home, DATABASE_URL: '', SLUICE_API_KEY: API_KEY, SLUICE_SECRET_KEY: SECRET_KEY }, ['--config', configFile]);
 }
 
-async function startServe(home: string, configFile: string): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [SLUICE_BIN, 'serve', '--port', String(port), '--no-banner', '--config', configFile], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, ...SLUICE_ENV, SLUICE_HOME: home, DATABASE_URL: '', SLUICE_API_KEY: API_KEY, SLUICE_SECRET_KEY: SECRET_KEY, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4000);
-  });
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`sluice serve exited with ${child.exitCode}: ${stderr}`);
-    try {
-      const response = await request(`${url}/healthz`);
-      await response.body.dump();
-      if (response.statusCode === 200) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`sluice serve did not answer /healthz within 60 s: ${stderr}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  return {
-    url,
-    child,
-    stop: async () => {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
-/** The floor: a bare node:http server that reads and parses the body, then answers 200. */
 async function startFloor(): Promise<{ url: string; close(): Promise<void> }> {
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -174,7 +130,7 @@ export async function runEventsBench(options: { machine: MachineInfo; seconds: n
   writeFileSync(configFile, JSON.stringify({ sources: { web: { type: 'events', write_keys: [WRITE_KEY] } }, destinations: {}, activations: [] }));
   const template = batchTemplate();
   try {
-    const served = await startServe(home, configFile);
+    const served = await startEventsServe(home, configFile);
     let fixed: LoadResult;
     let unthrottled: LoadResult;
     try {
