@@ -103,6 +103,11 @@ forEachDatabase((target) => {
     expect(tooMuch.status).toBe(400);
     expect(tooMuch.body.error).toContain('500 KB');
     expect((await track(api.app, '/v1/batch', { batch: events.slice(0, 15) })).status).toBe(200);
+    // Under 32 KB as sent, over it once the batch context is merged in: the limit is on what was sent.
+    const nearLimit = { type: 'track', userId: 'u4', event: 'Near', properties: { pad: 'z'.repeat(32 * 1024 - 200) }, messageId: 'near-limit' };
+    const merged = await track(api.app, '/v1/batch', { context: { note: 'n'.repeat(2000) }, batch: [nearLimit] });
+    expect(merged.status).toBe(200);
+    expect((await logged('near-limit'))[0]!.body.context.note).toHaveLength(2000);
   });
 
   it('merges the batch context, generates and deduplicates message ids, stamps receivedAt and corrects clock skew', async () => {
@@ -154,5 +159,21 @@ describe('normalizeRequest', () => {
     expect(normalizeRequest('alias', { userId: 'u' }, 20)).toMatchObject({ ok: false, issues: [{ path: 'body.previousId' }] });
     expect(normalizeRequest('batch', [], 2)).toMatchObject({ ok: false });
     expect(normalizeRequest('batch', { batch: [] }, MAX_BATCH_BYTES + 1)).toMatchObject({ ok: false, error: expect.stringContaining('500 KB') });
+  });
+
+  it('takes a writeKey from the body and keeps it out of the stored event', () => {
+    const ok = normalizeRequest('track', { writeKey: 'wk_1', userId: 'u', event: 'E' }, 50);
+    expect(ok).toMatchObject({ ok: true, writeKey: 'wk_1' });
+    expect(ok.ok && JSON.parse(ok.events[0]!.json)).not.toHaveProperty('writeKey');
+  });
+
+  it('measures an event against 32 KB as it was sent, not as stored with the batch context', () => {
+    const event = (pad: number) => ({ type: 'track', userId: 'u', event: 'E', properties: { pad: 'p'.repeat(pad) } });
+    const body = (pad: number) => ({ context: { note: 'n'.repeat(2000) }, batch: [event(pad)] });
+    const bytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
+    const under = body(32 * 1024 - 200);
+    expect(normalizeRequest('batch', under, bytes(under))).toMatchObject({ ok: true });
+    const over = body(32 * 1024 + 10);
+    expect(normalizeRequest('batch', over, bytes(over))).toMatchObject({ ok: false, issues: [{ path: 'batch[0]', message: expect.stringContaining('32 KB') }] });
   });
 });

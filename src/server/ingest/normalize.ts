@@ -48,17 +48,32 @@ function isObject(value: unknown): value is Json {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-/** `route` is `batch` or an event type; `bytes` is the decompressed body's size. */
-export function normalizeRequest(route: 'batch' | EventType, body: unknown, bytes: number, receivedAt: Date = new Date()): NormalizeResult {
+/**
+ * `route` is `batch` or an event type; `bytes` is the decompressed body's size. `body` is completed in
+ * place (it must not be used afterwards); `reparse` gives a fresh parse of the body as sent, used only to
+ * measure an event whose stored form is over 32 KB (default: a deep copy taken up front).
+ */
+export function normalizeRequest(route: 'batch' | EventType, body: unknown, bytes: number, receivedAt: Date = new Date(), reparse?: () => unknown): NormalizeResult {
+  let pristine: unknown;
+  // (a body of at most 32 KB holds no event over it: nothing to keep)
+  const copy = reparse === undefined && bytes > MAX_EVENT_BYTES ? structuredClone(body) : undefined;
+  const sent = reparse ?? (() => copy);
+  /** Bytes of the event at `index` (or of the single event) as the client sent it. */
+  const sentBytes = (index: number | undefined): number => {
+    pristine ??= sent();
+    const value = index === undefined ? pristine : (pristine as { batch: unknown[] }).batch[index];
+    return Buffer.byteLength(JSON.stringify(value));
+  };
   const received = receivedAt.toISOString();
   const receivedMs = receivedAt.getTime();
   if (route !== 'batch') {
     if (bytes > MAX_EVENT_BYTES) return refuse(`the event is ${bytes} bytes; the limit is ${MAX_EVENT_BYTES} (32 KB)`, [{ path: 'body', message: 'over 32 KB' }]);
     if (!isObject(body)) return refuse('the body must be a JSON object (one event)', [{ path: 'body', message: 'not a JSON object' }]);
     const issues: Issue[] = [];
-    const entry = normalizeEvent(body, route, undefined, received, receivedMs, 'body', issues);
+    const writeKey = stringOrUndefined(body.writeKey); // (taken before the event, completed in place, drops it)
+    const entry = normalizeEvent(body, route, undefined, received, receivedMs, 'body', issues, () => sentBytes(undefined));
     if (issues.length > 0 || entry === undefined) return refuse(summary(issues), issues);
-    return { ok: true, writeKey: stringOrUndefined(body.writeKey), events: [entry] };
+    return { ok: true, writeKey, events: [entry] };
   }
   if (bytes > MAX_BATCH_BYTES) return refuse(`the batch is ${bytes} bytes; the limit is ${MAX_BATCH_BYTES} (500 KB)`, [{ path: 'body', message: 'over 500 KB' }]);
   if (!isObject(body)) return refuse('the body must be a JSON object with a "batch" array', [{ path: 'body', message: 'not a JSON object' }]);
@@ -85,7 +100,7 @@ export function normalizeRequest(route: 'batch' | EventType, body: unknown, byte
       issues.push({ path: `${path}.type`, message: `must be one of ${EVENT_TYPES.join(', ')}` });
       continue;
     }
-    const entry = normalizeEvent(item, type as EventType, shared, received, receivedMs, path, issues);
+    const entry = normalizeEvent(item, type as EventType, shared, received, receivedMs, path, issues, () => sentBytes(index));
     if (entry !== undefined) events.push(entry);
   }
   if (issues.length > 0) return refuse(summary(issues), issues);
@@ -98,7 +113,16 @@ interface Shared {
   readonly sentAt: unknown;
 }
 
-function normalizeEvent(raw: Json, type: EventType, shared: Shared | undefined, received: string, receivedMs: number, path: string, issues: Issue[]): LogEntry | undefined {
+function normalizeEvent(
+  raw: Json,
+  type: EventType,
+  shared: Shared | undefined,
+  received: string,
+  receivedMs: number,
+  path: string,
+  issues: Issue[],
+  sentBytes: () => number,
+): LogEntry | undefined {
   const before = issues.length;
   if (!isId(raw.userId) && !isId(raw.anonymousId)) issues.push({ path, message: 'needs a userId or an anonymousId' });
   if (type === 'track' && !(typeof raw.event === 'string' && raw.event !== '')) issues.push({ path: `${path}.event`, message: 'a track event needs its name in "event"' });
@@ -119,10 +143,13 @@ function normalizeEvent(raw: Json, type: EventType, shared: Shared | undefined, 
   if (sentAt !== undefined && sentAt !== null && sentMs === undefined) issues.push({ path: raw.sentAt === undefined ? 'sentAt' : `${path}.sentAt`, message: 'must be an ISO 8601 date-time' });
   if (issues.length > before) return undefined;
 
-  const event: Json = { ...raw, type };
+  // The parsed request is ours alone: the event is completed in place rather than copied (copying each
+  // event and its context measured ~3× the cost of parsing the whole body).
+  const event = raw;
   // (`delete` would turn the object slow for the stringify below: only when there is something to delete)
   if (Object.hasOwn(event, 'writeKey')) delete event.writeKey;
   const id = typeof messageId === 'string' ? messageId : randomUUID();
+  event.type = type;
   event.messageId = id;
   const context = merge(shared?.context, raw.context);
   if (context !== undefined) event.context = context;
@@ -139,7 +166,7 @@ function normalizeEvent(raw: Json, type: EventType, shared: Shared | undefined, 
     // per UTF-16 unit) is measured, and only one over it has the original measured too.
     const stored = Buffer.byteLength(json);
     if (stored > MAX_EVENT_BYTES) {
-      const sent = Buffer.byteLength(JSON.stringify(raw));
+      const sent = sentBytes();
       if (sent > MAX_EVENT_BYTES) {
         issues.push({ path, message: `the event is ${sent} bytes; the limit is ${MAX_EVENT_BYTES} (32 KB)` });
         return undefined;
@@ -149,10 +176,12 @@ function normalizeEvent(raw: Json, type: EventType, shared: Shared | undefined, 
   return { messageId: id, json };
 }
 
+/** The event's own object completed in place with the batch's keys it lacks (its own keys win). */
 function merge(shared: unknown, own: unknown): Json | undefined {
   if (!isObject(shared)) return isObject(own) ? own : undefined;
   if (!isObject(own)) return shared;
-  return { ...shared, ...own };
+  for (const key in shared) if (!Object.hasOwn(own, key)) own[key] = shared[key];
+  return own;
 }
 
 function isId(value: unknown): boolean {

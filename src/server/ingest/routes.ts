@@ -36,6 +36,7 @@ const decompressors: Record<string, (input: InputType, options: ZlibOptions) => 
 
 interface ParsedBody {
   readonly bytes: number;
+  readonly text: string;
   readonly value: unknown;
 }
 
@@ -71,7 +72,8 @@ export async function parseTrackingBody(request: FastifyRequest, raw: Buffer): P
   }
   if (buffer.length === 0) throw refused(400, 'the body is empty', { issues: [{ path: 'body', message: 'empty' }] });
   try {
-    return { bytes: buffer.length, value: JSON.parse(buffer.toString('utf8')) as unknown };
+    const text = buffer.toString('utf8');
+    return { bytes: buffer.length, text, value: JSON.parse(text) as unknown };
   } catch (error) {
     // The parser's message without the excerpt of the input that V8 may add.
     const why = (error instanceof Error ? error.message : String(error)).replace(/, (?:\.\.\.)?".*" is not valid JSON$/s, '').slice(0, 200);
@@ -96,7 +98,7 @@ export function ingestRoutes(app: FastifyInstance, options: IngestOptions): { wr
     const body = request.body as ParsedBody | undefined;
     if (body === undefined) throw refused(400, 'the body is empty', { issues: [{ path: 'body', message: 'empty' }] });
     const received = new Date();
-    const normalized = normalizeRequest(route, body.value, body.bytes, received);
+    const normalized = normalizeRequest(route, body.value, body.bytes, received, () => JSON.parse(body.text));
     const headerKey = basicAuthUser(request.headers.authorization);
     const bodyKey = normalized.ok ? normalized.writeKey : bodyWriteKey(body.value);
     let source = headerKey === undefined ? undefined : await writeKeys.sourceOf(headerKey);
