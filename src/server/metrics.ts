@@ -41,6 +41,8 @@ export interface Metrics {
   httpRequest(request: HttpRequestObserved): void;
   /** Tracking API: events committed to the event log, per event source. */
   eventsAccepted?(source: string, count: number): void;
+  /** Tracking API: events of accepted batches rejected by a per-event rule. */
+  eventsRejected?(source: string, count: number): void;
   /** Event delivery: events settled per activation, as `delivered` or `dead_lettered`. */
   eventsSettled?(activation: string, outcome: 'delivered' | 'dead_lettered', count: number): void;
   render(): Promise<{ contentType: string; body: string }>;
@@ -84,6 +86,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     labelNames: ['source'] as const,
     registers,
   });
+  const eventsRejected = new Counter({
+    name: 'sluice_events_rejected_total',
+    help: 'Tracking events of accepted batches rejected by a per-event rule (kept in the rejects ledger), by event source.',
+    labelNames: ['source'] as const,
+    registers,
+  });
   const eventsSettled = new Counter({
     name: 'sluice_events_settled_total',
     help: 'Tracking events settled by event activations: delivered or dead-lettered.',
@@ -124,6 +132,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     eventsAccepted(source, count) {
       eventsAccepted.inc({ source }, count);
+    },
+    eventsRejected(source, count) {
+      eventsRejected.inc({ source }, count);
     },
     eventsSettled(activation, outcome, count) {
       eventsSettled.inc({ activation, outcome }, count);

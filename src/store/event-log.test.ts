@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEventLog } from './event-log.ts';
-import { advanceCursor, appendEvents, claimCursor, listDeadLetters, readEvents, replayDeadLetters } from './events.ts';
+import { advanceCursor, appendEvents, claimCursor, dumpEvents, eventRejectCounts, listDeadLetters, listEventRejects, pruneEvents, readEvents, replayDeadLetters } from './events.ts';
 
 let home: string;
 beforeAll(async () => {
@@ -58,6 +58,27 @@ describe('openEventLog', () => {
       expect(replayed.events).toHaveLength(1);
       expect(replayed.events[0]!.replayed).toBe(true);
       expect((await readEvents(log, 'web', 'other', d!.seq, 10)).events).toEqual([]);
+    } finally {
+      await log.close();
+    }
+  });
+});
+
+describe('pruneEvents', () => {
+  it('drops what is past retention — events every cursor has passed, message ids, rejects — and keeps the rest', async () => {
+    const log = await openEventLog(join(home, 'prune'));
+    try {
+      const old = new Date(Date.now() - 48 * 3_600_000).toISOString();
+      const reject = { path: 'batch[1]', reason: 'batch[1]: needs a userId or an anonymousId', event: '{"type":"track"}' };
+      await appendEvents(log, [{ source: 'web', receivedAt: old, events: [event('old-1')], rejected: [reject] }]);
+      await appendEvents(log, [{ source: 'web', receivedAt: received(), events: [event('new-1')], rejected: [reject] }]);
+      expect(await eventRejectCounts(log)).toEqual(new Map([['web', 2]]));
+      await pruneEvents(log, new Date(Date.now() - 24 * 3_600_000), []);
+      expect((await dumpEvents(log)).map((row) => row.event.messageId)).toEqual(['new-1']);
+      const { rejects } = await listEventRejects(log, { source: 'web', limit: 10 });
+      expect(rejects).toMatchObject([{ path: 'batch[1]', reason: reject.reason, event: { type: 'track' } }]);
+      // Its message id is forgotten with it: the same id is logged again.
+      expect(await appendEvents(log, [{ source: 'web', receivedAt: received(), events: [event('old-1')] }])).toBe(1);
     } finally {
       await log.close();
     }

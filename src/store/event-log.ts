@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { Database, QueryResult } from './db.ts';
-import { EVENT_LOG_MIGRATION } from './migrations.ts';
+import { EVENT_LOG_MIGRATIONS } from './migrations.ts';
 
 interface Reply {
   readonly id: number;
@@ -76,10 +76,12 @@ export async function openEventLog(home: string): Promise<Database> {
   };
   try {
     await db.exec('create schema if not exists sluice; create table if not exists sluice.migrations (id integer primary key, name text not null, applied_at timestamptz not null default now())');
-    const { rows } = await db.query<{ id: number }>('select id from sluice.migrations where id = $1', [EVENT_LOG_MIGRATION.id]);
-    if (rows.length === 0) {
+    const done = new Set((await db.query<{ id: number }>('select id from sluice.migrations')).rows.map((row) => row.id));
+    for (const migration of EVENT_LOG_MIGRATIONS) {
+      if (done.has(migration.id)) continue;
+      // One exec: the event log takes no `transaction`, and begin … commit applies the migration whole.
       await db.exec(
-        `begin; ${EVENT_LOG_MIGRATION.statements.join(';\n')}; insert into sluice.migrations (id, name) values (${EVENT_LOG_MIGRATION.id}, '${EVENT_LOG_MIGRATION.name}'); commit;`,
+        `begin; ${migration.statements.join(';\n')}; insert into sluice.migrations (id, name) values (${migration.id}, '${migration.name}'); commit;`,
       );
     }
   } catch (error) {

@@ -32,6 +32,33 @@ export interface EventAppend {
   readonly receivedAt: string;
   /** Normalised events: their messageId, and their JSON object text (with `messageId` and `receivedAt`). */
   readonly events: readonly { readonly messageId: string; readonly json: string }[];
+  /** Events of the request rejected by a per-event rule: where, why, and the JSON text as sent. */
+  readonly rejected?: readonly EventRejectInput[];
+}
+
+export interface EventRejectInput {
+  readonly path: string;
+  readonly reason: string;
+  readonly event: string;
+}
+
+const REJECT = `insert into sluice.event_rejects (source, received_at, path, reason, event)
+  select r.source, r.received_at::timestamptz, r.path, r.reason, r.event
+  from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) as r(source, received_at, path, reason, event)`;
+
+/** The rejected events of a group of requests, in one statement (none when there are none). */
+async function insertRejects(db: Queryable, appends: readonly EventAppend[]): Promise<void> {
+  const columns: [string[], string[], string[], string[], string[]] = [[], [], [], [], []];
+  for (const append of appends) {
+    for (const reject of append.rejected ?? []) {
+      columns[0].push(append.source);
+      columns[1].push(append.receivedAt);
+      columns[2].push(reject.path);
+      columns[3].push(reject.reason);
+      columns[4].push(reject.event);
+    }
+  }
+  if (columns[0].length > 0) await db.query(REJECT, columns);
 }
 
 const APPEND = `with input as (select m, i from unnest($2::text[]) with ordinality as u(m, i)),
@@ -74,12 +101,14 @@ export async function appendEvents(db: Database, appends: readonly EventAppend[]
     // fails every request of the group, and their retries find what was logged as duplicates.
     let logged = 0;
     for (const [source, entry] of bySource) logged += await insert(db, source, entry);
+    await insertRejects(db, appends);
     return logged;
   }
   return db.transaction(async (tx) => {
     await tx.query('select pg_advisory_xact_lock($1)', [APPEND_LOCK]);
     let logged = 0;
     for (const [source, entry] of bySource) logged += await insert(tx, source, entry);
+    await insertRejects(tx, appends);
     return logged;
   });
 }
@@ -387,6 +416,49 @@ export async function eventSourceStats(db: Queryable): Promise<Map<string, Event
   return new Map(rows.map((row) => [row.source, { source: row.source, events: Number(row.events ?? 0), last_received_at: iso(row.last) }]));
 }
 
+export interface EventReject {
+  readonly id: number;
+  readonly source: string;
+  readonly received_at: string | null;
+  /** Where in the request: `batch[3]`. */
+  readonly path: string;
+  readonly reason: string;
+  /** The event as sent (any JSON value). */
+  readonly event: unknown;
+}
+
+/** Rejected events, oldest first, optionally of one source and a time range; keyset-paged by id. */
+export async function listEventRejects(db: Queryable, query: { source?: string; from?: string; to?: string; limit: number; cursor?: string }) {
+  const params: unknown[] = [];
+  const conditions: string[] = [];
+  if (query.source !== undefined) conditions.push(`source = $${params.push(query.source)}`);
+  if (query.from !== undefined) conditions.push(`received_at >= $${params.push(query.from)}::timestamptz`);
+  if (query.to !== undefined) conditions.push(`received_at < $${params.push(query.to)}::timestamptz`);
+  const after = decodeCursor(query.cursor);
+  if (after !== undefined) conditions.push(`id > $${params.push(Number(after[0]))}`);
+  const { rows } = await db.query<{ id: string; source: string; received_at: unknown; path: string; reason: string; event: string }>(
+    `select id, source, received_at, path, reason, event from sluice.event_rejects
+     ${conditions.length === 0 ? '' : `where ${conditions.join(' and ')}`} order by id limit $${params.push(query.limit)}`,
+    params,
+  );
+  const rejects: EventReject[] = rows.map((row) => ({
+    id: Number(row.id),
+    source: row.source,
+    received_at: iso(row.received_at),
+    path: row.path,
+    reason: row.reason,
+    event: JSON.parse(row.event) as unknown,
+  }));
+  const last = rejects[rejects.length - 1];
+  return { rejects, next_cursor: rejects.length === query.limit && last !== undefined ? encodeCursor([last.id]) : null };
+}
+
+/** Rejected events per source (kept for the retention period). */
+export async function eventRejectCounts(db: Queryable): Promise<Map<string, number>> {
+  const { rows } = await db.query<{ source: string; count: string }>('select source, count(*) as count from sluice.event_rejects group by source');
+  return new Map(rows.map((row) => [row.source, Number(row.count)]));
+}
+
 /** Per cursor: how many events of its source are logged after it (replays excluded; a row it is part-way through counts whole). */
 export async function cursorLags(db: Queryable): Promise<Map<string, number>> {
   const { rows } = await db.query<{ activation: string; lag: string | null }>(
@@ -420,6 +492,7 @@ export async function pruneEvents(db: Queryable, before: Date, activations: read
     [before.toISOString(), activations.map((activation) => activation.name), activations.map((activation) => activation.source)],
   );
   await db.query('delete from sluice.event_ids where received_at < $1::timestamptz', [before.toISOString()]);
+  await db.query('delete from sluice.event_rejects where received_at < $1::timestamptz', [before.toISOString()]);
   return rowCount;
 }
 

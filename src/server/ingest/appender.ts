@@ -5,7 +5,7 @@
  * shared. Bounded: a group holds at most `maxEvents` events.
  */
 import type { Database } from '../../store/db.ts';
-import { type EventAppend, appendEvents } from '../../store/events.ts';
+import { type EventAppend, type EventRejectInput, appendEvents } from '../../store/events.ts';
 
 interface Pending extends EventAppend {
   resolve(): void;
@@ -21,11 +21,14 @@ export class EventAppender {
     private readonly maxEvents = 5000,
   ) {}
 
-  /** Resolves once the events are committed to the log (duplicates of logged events are dropped). */
-  append(source: string, events: EventAppend['events'], receivedAt: string): Promise<void> {
-    if (events.length === 0) return Promise.resolve();
+  /**
+   * Resolves once the events (and the request's rejected events) are committed to the log (duplicates of
+   * logged events are dropped).
+   */
+  append(source: string, events: EventAppend['events'], receivedAt: string, rejected: readonly EventRejectInput[] = []): Promise<void> {
+    if (events.length === 0 && rejected.length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ source, events, receivedAt, resolve, reject });
+      this.pending.push({ source, events, receivedAt, rejected, resolve, reject });
       if (!this.writing) void this.drain();
     });
   }

@@ -1,7 +1,8 @@
 /**
  * The tracking API on each database target: write-key auth (Basic user name or body `writeKey`, keys
  * from `${ENV}`, a new config's keys at once), gzip by Content-Encoding whatever the Content-Type, the
- * 32 KB / 500 KB limits and per-event rules (400 naming the index; nothing of a refused batch stored),
+ * 32 KB / 500 KB limits (400; nothing of a refused batch stored), per-event rules (the bad events of a
+ * batch rejected alone, with their reason, into the rejects ledger and the response; the rest stored),
  * batch context merged, messageId generated and deduplicated, receivedAt and clock-skew correction.
  */
 import { deflateSync, gzipSync } from 'node:zlib';
@@ -65,25 +66,54 @@ forEachDatabase((target) => {
     expect(unknown.statusCode).toBe(415);
   });
 
-  it('refuses a batch with a bad event whole, naming each problem by index (400)', async () => {
-    const response = await track(api.app, '/v1/batch', {
-      batch: [
-        { type: 'track', userId: 'u3', event: 'Fine', messageId: 'bad-0' },
-        { type: 'track', userId: 'u3', messageId: 'bad-1' },
-        { type: 'identify', traits: {}, messageId: 'bad-2' },
-        { type: 'launch', userId: 'u3' },
-        { type: 'page', anonymousId: 'a', timestamp: 'yesterday' },
+  it('rejects the bad events of a batch alone, with their reasons, and accepts the rest', async () => {
+    const batch = [
+      { type: 'track', userId: 'u3', event: 'Fine', messageId: 'bad-0' },
+      { type: 'track', userId: 'u3', messageId: 'bad-1' },
+      { type: 'identify', traits: {}, messageId: 'bad-2' },
+      { type: 'launch', userId: 'u3' },
+      { type: 'page', anonymousId: 'a', timestamp: 'yesterday' },
+      'not an event',
+      { type: 'track', userId: 'u3', event: 'Also fine', messageId: 'bad-6' },
+    ];
+    const response = await track(api.app, '/v1/batch', { batch });
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({
+      success: true,
+      rejected: [
+        { index: 1, path: 'batch[1]', message: 'batch[1].event: a track event needs its name in "event"' },
+        { index: 2, path: 'batch[2]', message: 'batch[2]: needs a userId or an anonymousId' },
+        { index: 3, path: 'batch[3]', message: 'batch[3].type: must be one of track, identify, page, screen, group, alias' },
+        { index: 4, path: 'batch[4]', message: 'batch[4].timestamp: must be an ISO 8601 date-time' },
+        { index: 5, path: 'batch[5]', message: 'batch[5]: must be an event object' },
       ],
     });
-    expect(response.status).toBe(400);
-    expect(response.body.success).toBe(false);
-    expect(response.body.issues).toEqual([
-      { path: 'batch[1].event', message: 'a track event needs its name in "event"' },
-      { path: 'batch[2]', message: 'needs a userId or an anonymousId' },
-      { path: 'batch[3].type', message: 'must be one of track, identify, page, screen, group, alias' },
-      { path: 'batch[4].timestamp', message: 'must be an ISO 8601 date-time' },
+    expect((await logged('bad-0')).map((event) => event.body.event)).toEqual(['Fine']);
+    expect((await logged('bad-6')).map((event) => event.body.event)).toEqual(['Also fine']);
+    expect(await logged('bad-1')).toEqual([]);
+    // The rejects ledger keeps each with its reason and the event as sent.
+    const rejects = await api.call('GET', '/api/v1/event-rejects?source=web&limit=3');
+    expect(rejects.status, rejects.text).toBe(200);
+    expect(rejects.body.rejects).toEqual([
+      { id: expect.any(Number), source: 'web', received_at: expect.any(String), path: 'batch[1]', reason: expect.stringContaining('"event"'), event: batch[1] },
+      { id: expect.any(Number), source: 'web', received_at: expect.any(String), path: 'batch[2]', reason: expect.stringContaining('userId'), event: batch[2] },
+      { id: expect.any(Number), source: 'web', received_at: expect.any(String), path: 'batch[3]', reason: expect.stringContaining('type'), event: batch[3] },
     ]);
-    expect(await logged('bad-0')).toEqual([]);
+    const rest = await api.call('GET', `/api/v1/event-rejects?source=web&cursor=${encodeURIComponent(rejects.body.next_cursor)}`);
+    expect(rest.body.rejects.map((reject: { event: unknown }) => reject.event)).toEqual([batch[4], batch[5]]);
+    const sources = await api.call('GET', '/api/v1/event-sources');
+    expect(sources.body.find((source: { name: string }) => source.name === 'web').rejected).toBe(5);
+    // A batch whose every event is bad is still a 200: each is rejected with its reason.
+    const allBad = await track(api.app, '/v1/batch', { batch: [{ type: 'track', event: 'No one' }] });
+    expect(allBad).toEqual({ status: 200, body: { success: true, rejected: [{ index: 0, path: 'batch[0]', message: expect.stringContaining('userId') }] } });
+  });
+
+  it('refuses a malformed request whole (400) and a bad single event', async () => {
+    const badContext = await track(api.app, '/v1/batch', { context: 'web', batch: [{ type: 'track', userId: 'u3', event: 'Fine', messageId: 'ctx-0' }] });
+    expect(badContext).toEqual({ status: 400, body: { success: false, error: 'context: must be an object', issues: [{ path: 'context', message: 'must be an object' }] } });
+    expect(await logged('ctx-0')).toEqual([]);
+    const single = await track(api.app, '/v1/track', { userId: 'u3' });
+    expect(single).toEqual({ status: 400, body: { success: false, error: expect.stringContaining('"event"'), issues: [{ path: 'body.event', message: expect.any(String) }] } });
     expect((await track(api.app, '/v1/batch', { nope: [] })).status).toBe(400);
     const malformed = await api.app.inject({ method: 'POST', url: '/v1/track', headers: { authorization: basicAuth(), 'content-type': 'application/json' }, payload: '{"userId": ' });
     expect(malformed.statusCode).toBe(400);

@@ -10,8 +10,16 @@
  * - `messageId` is generated when absent; `receivedAt` is the server's clock; `originalTimestamp` is the
  *   client's event time (`originalTimestamp`, else `timestamp`) and `timestamp` is corrected for the
  *   client's clock: receivedAt − (sentAt − originalTimestamp) when the client sent `sentAt`.
- * A request is accepted or refused whole: one bad event refuses its batch (400), with every problem
- * listed by index, so nothing is half-stored and a client never has to guess which events got in.
+ * What is refused, and what is rejected:
+ * - the request is refused whole (400, every problem listed by path) when it is not what the route takes
+ *   (malformed, not an object, no `batch` array, a batch-level `context`/`integrations`/`sentAt` of the
+ *   wrong kind) or breaks a size limit (an event over 32 KB, the batch over 500 KB): nothing is stored;
+ * - in a batch, an event that breaks a per-event rule (no userId/anonymousId, a track without `event`, an
+ *   unknown `type`, …) is rejected alone: the rest of the batch is accepted, and the rejected events are
+ *   returned (`rejected`, each with its index and reason) and kept with their reason (the event rejects
+ *   ledger). Segment's API also accepts such a batch and drops the bad events, but silently; client
+ *   libraries do not resend a batch refused with a 400, so refusing it whole would lose its good events.
+ * - a single-event route refuses a bad event with a 400: the caller holds that one event and its reason.
  */
 import { randomUUID } from 'node:crypto';
 
@@ -33,6 +41,19 @@ export interface NormalizedRequest {
   readonly writeKey: string | undefined;
   /** Each accepted event: its messageId and its JSON text, ready for the log. */
   readonly events: LogEntry[];
+  /** Events of the batch rejected by a per-event rule, as sent. */
+  readonly rejected: RejectedEvent[];
+}
+
+export interface RejectedEvent {
+  /** Its index in the batch. */
+  readonly index: number;
+  /** `batch[3]`. */
+  readonly path: string;
+  /** Every problem, `batch[3].event: …; …`. */
+  readonly reason: string;
+  /** The event as the client sent it (any JSON value). */
+  readonly event: unknown;
 }
 
 export type NormalizeResult = ({ readonly ok: true } & NormalizedRequest) | { readonly ok: false; readonly error: string; readonly issues: Issue[] };
@@ -72,8 +93,8 @@ export function normalizeRequest(route: 'batch' | EventType, body: unknown, byte
     const issues: Issue[] = [];
     const writeKey = stringOrUndefined(body.writeKey); // (taken before the event, completed in place, drops it)
     const entry = normalizeEvent(body, route, undefined, received, receivedMs, 'body', issues, () => sentBytes(undefined));
-    if (issues.length > 0 || entry === undefined) return refuse(summary(issues), issues);
-    return { ok: true, writeKey, events: [entry] };
+    if (issues.length > 0 || entry === undefined || entry === TOO_LARGE) return refuse(summary(issues), issues);
+    return { ok: true, writeKey, events: [entry], rejected: [] };
   }
   if (bytes > MAX_BATCH_BYTES) return refuse(`the batch is ${bytes} bytes; the limit is ${MAX_BATCH_BYTES} (500 KB)`, [{ path: 'body', message: 'over 500 KB' }]);
   if (!isObject(body)) return refuse('the body must be a JSON object with a "batch" array', [{ path: 'body', message: 'not a JSON object' }]);
@@ -84,33 +105,44 @@ export function normalizeRequest(route: 'batch' | EventType, body: unknown, byte
     context: body.context,
     integrations: body.integrations,
     sentAt: body.sentAt,
+    sentMs: timeOf(body.sentAt),
   };
   if (shared.context !== undefined && !isObject(shared.context)) issues.push({ path: 'context', message: 'must be an object' });
   if (shared.integrations !== undefined && !isObject(shared.integrations)) issues.push({ path: 'integrations', message: 'must be an object' });
+  if (shared.sentAt !== undefined && shared.sentAt !== null && shared.sentMs === undefined) issues.push({ path: 'sentAt', message: 'must be an ISO 8601 date-time' });
   const events: LogEntry[] = [];
+  const rejected: RejectedEvent[] = [];
   for (let index = 0; index < batch.length; index++) {
     const item: unknown = batch[index];
     const path = `batch[${index}]`;
-    if (!isObject(item)) {
-      issues.push({ path, message: 'must be an event object' });
-      continue;
+    const problems: Issue[] = [];
+    if (!isObject(item)) problems.push({ path, message: 'must be an event object' });
+    else if (typeof item.type !== 'string' || !TYPES.has(item.type)) problems.push({ path: `${path}.type`, message: `must be one of ${EVENT_TYPES.join(', ')}` });
+    else {
+      const entry = normalizeEvent(item, item.type as EventType, shared, received, receivedMs, path, problems, () => sentBytes(index));
+      if (entry === TOO_LARGE) {
+        issues.push(...problems); // a limit: the request is refused
+        continue;
+      }
+      if (entry !== undefined) events.push(entry);
     }
-    const type = item.type;
-    if (typeof type !== 'string' || !TYPES.has(type)) {
-      issues.push({ path: `${path}.type`, message: `must be one of ${EVENT_TYPES.join(', ')}` });
-      continue;
+    if (problems.length > 0) {
+      rejected.push({ index, path, reason: problems.map((problem) => `${problem.path}: ${problem.message}`).join('; '), event: item });
     }
-    const entry = normalizeEvent(item, type as EventType, shared, received, receivedMs, path, issues, () => sentBytes(index));
-    if (entry !== undefined) events.push(entry);
   }
   if (issues.length > 0) return refuse(summary(issues), issues);
-  return { ok: true, writeKey: stringOrUndefined(body.writeKey), events };
+  return { ok: true, writeKey: stringOrUndefined(body.writeKey), events, rejected };
 }
+
+/** normalizeEvent's answer for an event over 32 KB: a limit, which refuses the whole request. */
+const TOO_LARGE = Symbol('too large');
 
 interface Shared {
   readonly context: unknown;
   readonly integrations: unknown;
   readonly sentAt: unknown;
+  /** `sentAt` parsed, once per batch. */
+  readonly sentMs: number | undefined;
 }
 
 function normalizeEvent(
@@ -122,7 +154,7 @@ function normalizeEvent(
   path: string,
   issues: Issue[],
   sentBytes: () => number,
-): LogEntry | undefined {
+): LogEntry | typeof TOO_LARGE | undefined {
   const before = issues.length;
   if (!isId(raw.userId) && !isId(raw.anonymousId)) issues.push({ path, message: 'needs a userId or an anonymousId' });
   if (type === 'track' && !(typeof raw.event === 'string' && raw.event !== '')) issues.push({ path: `${path}.event`, message: 'a track event needs its name in "event"' });
@@ -138,9 +170,10 @@ function normalizeEvent(
   const original = raw.originalTimestamp ?? raw.timestamp;
   const originalMs = timeOf(original);
   if (original !== undefined && original !== null && originalMs === undefined) issues.push({ path: `${path}.timestamp`, message: 'must be an ISO 8601 date-time' });
-  const sentAt = raw.sentAt ?? shared?.sentAt;
-  const sentMs = timeOf(sentAt);
-  if (sentAt !== undefined && sentAt !== null && sentMs === undefined) issues.push({ path: raw.sentAt === undefined ? 'sentAt' : `${path}.sentAt`, message: 'must be an ISO 8601 date-time' });
+  const own = raw.sentAt !== undefined && raw.sentAt !== null;
+  const sentAt = own ? raw.sentAt : shared?.sentAt;
+  const sentMs = own ? timeOf(sentAt) : shared?.sentMs;
+  if (own && sentMs === undefined) issues.push({ path: `${path}.sentAt`, message: 'must be an ISO 8601 date-time' });
   if (issues.length > before) return undefined;
 
   // The parsed request is ours alone: the event is completed in place rather than copied (copying each
@@ -169,7 +202,7 @@ function normalizeEvent(
       const sent = sentBytes();
       if (sent > MAX_EVENT_BYTES) {
         issues.push({ path, message: `the event is ${sent} bytes; the limit is ${MAX_EVENT_BYTES} (32 KB)` });
-        return undefined;
+        return TOO_LARGE;
       }
     }
   }

@@ -9,9 +9,10 @@
  * - bodies are JSON, decompressed by `Content-Encoding` (gzip, deflate, br) whatever the `Content-Type`
  *   says (RudderStack's Node library labels its gzip `application/x-www-form-urlencoded`);
  * - 200 `{"success": true}` only once every event of the request is committed to the event log (a
- *   duplicate `messageId` counts as accepted: it was logged before); 400 with the reason, naming each bad
- *   event by index, and then nothing of the request is stored (normalize.ts); 500 when the store failed,
- *   so the client sends it again;
+ *   duplicate `messageId` counts as accepted: it was logged before); a batch's events rejected by a
+ *   per-event rule are committed to the rejects ledger with their reason, and listed in the 200's
+ *   `rejected` (normalize.ts); 400 with the reason when the request itself is refused, and then nothing
+ *   of it is stored; 500 when the store failed, so the client sends it again;
  * - request bodies are never logged; these routes log only warnings (the load is high and repetitive).
  */
 import { promisify } from 'node:util';
@@ -107,9 +108,17 @@ export function ingestRoutes(app: FastifyInstance, options: IngestOptions): { wr
       throw refused(401, headerKey === undefined && bodyKey === undefined ? 'a write key is required: HTTP Basic auth with the key as user name, or "writeKey" in the body' : 'invalid write key');
     }
     if (!normalized.ok) throw refused(400, normalized.error, { issues: normalized.issues });
-    await appender.append(source, normalized.events, received.toISOString());
-    options.metrics?.eventsAccepted?.(source, normalized.events.length);
-    return reply.code(200).send({ success: true });
+    const { events, rejected } = normalized;
+    await appender.append(
+      source,
+      events,
+      received.toISOString(),
+      rejected.map((item) => ({ path: item.path, reason: item.reason, event: JSON.stringify(item.event) ?? 'null' })),
+    );
+    options.metrics?.eventsAccepted?.(source, events.length);
+    if (rejected.length === 0) return reply.code(200).send({ success: true });
+    options.metrics?.eventsRejected?.(source, rejected.length);
+    return reply.code(200).send({ success: true, rejected: rejected.map((item) => ({ index: item.index, path: item.path, message: item.reason })) });
   }
 
   const schema = (what: string) => ({

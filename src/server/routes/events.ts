@@ -4,6 +4,8 @@
  *   and its activations' positions (`lag`: events of the source after the cursor) and pending dead letters;
  * - `GET /dead-letters?activation=&from=&to=&status=&limit=&cursor=`: undeliverable events with the reason
  *   and attempts, oldest first (`status` pending by default, or replayed, all);
+ * - `GET /event-rejects?source=&from=&to=&limit=&cursor=`: events of accepted batches that a per-event rule
+ *   rejected (no userId/anonymousId, a track without "event", …), with where and why, oldest first;
  * - `POST /dead-letters:replay` `{activation, from?, to?, filter?}`: appends the matching pending dead
  *   letters to the log again, for that activation only (its loop delivers them after what it has), marks
  *   them replayed, and audits it. Fix the cause first: an event that fails again is dead-lettered again.
@@ -14,7 +16,16 @@ import { unwrapConfig } from '../../config/load.ts';
 import { isEventActivation } from '../../platform/trigger.ts';
 import { audit } from '../../store/audit.ts';
 import { latestConfig } from '../../store/configs.ts';
-import { cursorLags, eventSourceStats, listCursors, listDeadLetters, pendingDeadLetterCounts, replayDeadLetters } from '../../store/events.ts';
+import {
+  cursorLags,
+  eventRejectCounts,
+  eventSourceStats,
+  listCursors,
+  listDeadLetters,
+  listEventRejects,
+  pendingDeadLetterCounts,
+  replayDeadLetters,
+} from '../../store/events.ts';
 import type { RouteContext } from '../app.ts';
 import { HttpError, invalid, notFound } from '../errors.ts';
 import { commonErrors, limit } from './schemas.ts';
@@ -73,6 +84,7 @@ export function eventRoutes(app: FastifyInstance, { platform }: RouteContext): v
               write_keys: { type: 'integer', description: 'how many write keys it accepts' },
               events: { type: 'integer', description: 'events in the log (kept for the retention period)' },
               last_received_at: { type: ['string', 'null'], format: 'date-time' },
+              rejected: { type: 'integer', description: 'events rejected by a per-event rule (kept for the retention period): GET /event-rejects' },
               activations: {
                 type: 'array',
                 items: {
@@ -96,7 +108,13 @@ export function eventRoutes(app: FastifyInstance, { platform }: RouteContext): v
       const value = (config === undefined ? {} : unwrapConfig(config.value)) as ConfigShape;
       const sources = Object.entries(value.sources ?? {}).filter(([, entry]) => entry?.type === 'events');
       if (sources.length === 0) return [];
-      const [stats, cursors, pending, lags] = await Promise.all([eventSourceStats(log), listCursors(log), pendingDeadLetterCounts(log), cursorLags(log)]);
+      const [stats, cursors, pending, lags, rejected] = await Promise.all([
+        eventSourceStats(log),
+        listCursors(log),
+        pendingDeadLetterCounts(log),
+        cursorLags(log),
+        eventRejectCounts(log),
+      ]);
       return sources.map(([name, entry]) => {
         const activations = (value.activations ?? []).filter((activation) => activation?.source?.$ref === `#/sources/${name}` && typeof activation.name === 'string');
         return {
@@ -104,6 +122,7 @@ export function eventRoutes(app: FastifyInstance, { platform }: RouteContext): v
           write_keys: Array.isArray(entry.write_keys) ? entry.write_keys.length : 0,
           events: stats.get(name)?.events ?? 0,
           last_received_at: stats.get(name)?.last_received_at ?? null,
+          rejected: rejected.get(name) ?? 0,
           activations: activations.map((activation) => {
             const cursor = cursors.find((candidate) => candidate.activation === activation.name && candidate.source === name);
             return {
@@ -144,6 +163,57 @@ export function eventRoutes(app: FastifyInstance, { platform }: RouteContext): v
         ...(from === undefined ? {} : { from }),
         ...(to === undefined ? {} : { to }),
         ...(status === undefined ? {} : { status }),
+        ...(cursor === undefined ? {} : { cursor }),
+      });
+    },
+  });
+
+  app.get<{ Querystring: { source?: string; from?: string; to?: string; limit: number; cursor?: string } }>('/event-rejects', {
+    schema: {
+      tags,
+      description:
+        'Events of accepted batches that a per-event rule rejected (no userId or anonymousId, a track without `event`, an unknown `type`, …): where in the request, why, and the event as sent; oldest first, pass `next_cursor` back as `cursor`.',
+      querystring: {
+        type: 'object',
+        properties: {
+          source: { type: 'string', minLength: 1 },
+          from: { ...time, description: 'received at or after' },
+          to: { ...time, description: 'received before' },
+          limit,
+          cursor: { type: 'string', maxLength: 200 },
+        },
+      },
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            rejects: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: {
+                  id: { type: 'integer' },
+                  source: { type: 'string' },
+                  received_at: time,
+                  path: { type: 'string', description: 'where in the request: batch[3]' },
+                  reason: { type: 'string' },
+                  event: { description: 'the event as sent' },
+                },
+              },
+            },
+            next_cursor: { type: ['string', 'null'] },
+          },
+        },
+        ...commonErrors,
+      },
+    },
+    handler: async (request) => {
+      const { source, from, to, limit: size, cursor } = request.query;
+      return listEventRejects(log, {
+        limit: size,
+        ...(source === undefined ? {} : { source }),
+        ...(from === undefined ? {} : { from }),
+        ...(to === undefined ? {} : { to }),
         ...(cursor === undefined ? {} : { cursor }),
       });
     },
