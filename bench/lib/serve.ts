@@ -1,6 +1,9 @@
 /**
  * The real `sluice serve` (compiled) as a benchmark's child process: on a free port, with the given
  * environment, ready once `/healthz` answers; `stop` sends SIGTERM and waits for the exit.
+ *
+ * For looking into a result: `BENCH_SERVE_FLAGS` adds Node flags to the server (e.g. `--cpu-prof
+ * --cpu-prof-dir=/tmp/prof`), and `BENCH_SERVE_STDOUT=1` shows its output instead of discarding it.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:http';
@@ -25,14 +28,15 @@ export async function freePort(): Promise<number> {
 
 export async function startServe(env: Record<string, string>, extraArgs: readonly string[] = []): Promise<Served> {
   const port = await freePort();
-  const child = spawn(process.execPath, [SLUICE_BIN, 'serve', '--port', String(port), '--no-banner', ...extraArgs], {
+  const child = spawn(process.execPath, [...(process.env.BENCH_SERVE_FLAGS ?? '').split(' ').filter(Boolean), SLUICE_BIN, 'serve', '--port', String(port), '--no-banner', ...extraArgs], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...SLUICE_ENV, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', process.env.BENCH_SERVE_STDOUT ? 'inherit' : 'ignore', 'pipe'],
   });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
+    if (process.env.BENCH_SERVE_STDOUT) process.stderr.write(chunk);
   });
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
