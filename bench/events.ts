@@ -39,7 +39,7 @@ const SECRET_KEY = '0'.repeat(64);
 const EVENTS_PER_BATCH = 100;
 const FIXED_RATE = 250; // requests/s: 25,000 events/s
 const CONNECTIONS = 16;
-const STEADY_RUNS = 3;
+const STEADY_RUNS = 5;
 const HEADERS = { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}` };
 
 export interface LoadResult {
