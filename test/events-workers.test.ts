@@ -14,7 +14,9 @@
  *   over every request the receiver saw, not once per idempotency key), each user's events arrive in
  *   order, one worker owns the cursor and the cursor ends at the log's last event.
  * - Phase 2: 4,000 more events against a slow receiver; the worker owning the cursor is killed (SIGKILL)
- *   mid-delivery, once it has committed a phase-2 chunk and is part-way through a later one. Another worker takes the cursor only after the dead one's lease expired and delivers
+ *   mid-delivery, once it has committed a phase-2 chunk and is part-way through a later one. Meanwhile the
+ *   cursor keeps within ~a checkpoint's worth of deliveries (it moves over a chunk's settled prefix every
+ *   250 ms), and the events that repeat after the kill are fewer than half a chunk. Another worker takes the cursor only after the dead one's lease expired and delivers
  *   the rest: every messageId arrives at least once, repeats are only events after the cursor committed
  *   at the kill and within the one chunk (2,000 events) in flight then, first arrivals keep per-user order.
  * - The survivors stop gracefully on SIGTERM (exit 0), releasing the cursor.
@@ -246,8 +248,17 @@ describe.skipIf(!available)('event delivery by sluice worker processes on one Po
     };
     // Killed once the owner has committed a phase-2 chunk (the cursor moved past phase 1) and is part-way through a
     // later one: the events behind the committed cursor must not repeat. (Chunks take what was logged when read, up to 2,000.)
+    // The cursor keeps up with deliveries inside a chunk (it moves over the settled prefix every 250 ms):
+    // what is delivered but not yet behind the cursor stays well under a chunk.
+    const loggedAt = (await positions()).byId;
+    let maxLag = 0;
     await waitFor('the first phase-2 chunk committed and part of the second delivered', async () => {
       const now = await cursorIfAny();
+      if (now !== undefined) {
+        const counts = countById();
+        const ahead = ids.filter((id) => counts.has(id) && loggedAt.get(id)! > now.seq).length;
+        maxLag = Math.max(maxLag, ahead);
+      }
       return now !== undefined && now.seq > phase1Last && delivered() >= CHUNK + 200 ? true : undefined;
     }, 25_000).catch((error: unknown) => {
       throw new Error(`${String(error)}\n${diagnostics()}`);
@@ -295,6 +306,9 @@ describe.skipIf(!available)('event delivery by sluice worker processes on one Po
       `only events in flight at the kill (after the committed cursor ${atKill.seq}, within one ${CHUNK}-event chunk) may arrive twice; ${repeats.length} did`,
     ).toEqual([]);
     expect(repeats.every((id) => counts.get(id) === 2), 'an in-flight event arrives at most twice').toBe(true);
+    // 4 lanes × 50-event batches at 150 ms a request: ~1,300 events/s, ~330 per 250 ms checkpoint, plus the batches in flight.
+    expect(maxLag, 'events delivered ahead of the cursor, at most (a whole chunk without mid-chunk checkpoints)').toBeLessThan(CHUNK / 2);
+    expect(repeats.length, 'events delivered twice after the kill: those since the last checkpoint and the batches in flight').toBeLessThan(CHUNK / 2);
 
     // The survivor waited for the lease: its first request came after lease_until.
     const survivorFirst = receiver.requests.find((request) => request.at >= killedAt);

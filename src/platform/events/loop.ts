@@ -12,8 +12,10 @@
  * - An error that no event can get past (credentials refused, a destination that fails as a whole) moves
  *   nothing: the loop logs it, waits (growing to a minute) and tries the same events again, so fixing the
  *   config resumes delivery without losing anything.
- * - The cursor and the dead letters of a chunk are written in one transaction, by the cursor's owner only
- *   (lease.ts); a loop that lost its lease stops. A crash repeats at most the chunk in flight.
+ * - The cursor and the dead letters of the events it passes are written in one transaction, by the
+ *   cursor's owner only (lease.ts); a loop that lost its lease stops. While a chunk is delivered the cursor
+ *   moves over its settled prefix every CHECKPOINT_MS, so a crash repeats only what went out since (and
+ *   the batches in flight), not the whole chunk.
  * - Each activation has its own loop: a failing destination stalls nothing but its own activation.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -53,6 +55,8 @@ export interface LoopSettings {
 }
 
 const DEFAULT_CONCURRENCY = 4;
+/** How often a chunk being delivered moves the cursor over its settled prefix. */
+const CHECKPOINT_MS = 250;
 const MAX_FAILURE_PAUSE_MS = 60_000;
 
 interface Prepared {
@@ -87,10 +91,14 @@ export interface Loop {
   stop(): Promise<void>;
 }
 
-/** Chunk outcome: how far the cursor may move, the dead letters to store with it, and a fatal error if one stopped it. */
+/**
+ * Chunk outcome: how far the cursor may move, the dead letters to store with it (those past the last
+ * checkpoint), every dead letter the cursor passes in this chunk, and a fatal error if one stopped it.
+ */
 interface ChunkResult {
   readonly settledThrough: number;
   readonly deadLetters: DeadLetterInput[];
+  readonly deadLettered: DeadLetterInput[];
   readonly delivered: number;
   readonly fatal: unknown;
 }
@@ -176,8 +184,14 @@ export function startLoop(settings: LoopSettings): Loop {
             continue;
           }
         }
-        const stopChunk = AbortSignal.any([stopping.signal, lease!.signal]);
-        const result = await deliverChunk(events, session, stopChunk);
+        const held = lease!;
+        const stopChunk = AbortSignal.any([stopping.signal, held.signal]);
+        const result = await deliverChunk(events, session, stopChunk, cursor, async (through, letters) => {
+          const kept = await advanceCursor(db, cursorKey, through, letters);
+          if (kept) cursor = through;
+          else held.abort(); // another worker has this activation now: stop sending
+          return kept;
+        });
         const ok = result.settledThrough > cursor ? await advanceCursor(db, cursorKey, result.settledThrough, result.deadLetters) : true;
         if (!ok || lease!.signal.aborted) {
           logger.warn({ activation: plan.name }, 'event delivery: another worker took this activation over; stopping here');
@@ -186,13 +200,11 @@ export function startLoop(settings: LoopSettings): Loop {
           clearInterval(leaseTimer);
           continue;
         }
-        if (result.settledThrough > cursor) {
-          cursor = result.settledThrough;
-          if (result.delivered > 0) settings.onSettled?.('delivered', result.delivered);
-          if (result.deadLetters.length > 0) {
-            settings.onSettled?.('dead_lettered', result.deadLetters.length);
-            logger.warn({ activation: plan.name, count: result.deadLetters.length, reason: result.deadLetters[0]?.reason }, 'events dead-lettered');
-          }
+        if (result.settledThrough > cursor) cursor = result.settledThrough;
+        if (result.delivered > 0) settings.onSettled?.('delivered', result.delivered);
+        if (result.deadLettered.length > 0) {
+          settings.onSettled?.('dead_lettered', result.deadLettered.length);
+          logger.warn({ activation: plan.name, count: result.deadLettered.length, reason: result.deadLettered[0]?.reason }, 'events dead-lettered');
         }
         if (result.fatal !== undefined && !stopping.signal.aborted) {
           failures++;
@@ -212,8 +224,18 @@ export function startLoop(settings: LoopSettings): Loop {
     }
   }
 
-  /** Filter → map → validate → lanes by user → batches → send; every event ends settled unless stopped or fatal. */
-  async function deliverChunk(events: readonly LoggedEvent[], session: unknown, stop: AbortSignal): Promise<ChunkResult> {
+  /**
+   * Filter → map → validate → lanes by user → batches → send; every event ends settled unless stopped or
+   * fatal. `from` is the cursor; `checkpoint` moves it (with the dead letters it passes) while the chunk
+   * is delivered. The result holds what is settled past the last checkpoint.
+   */
+  async function deliverChunk(
+    events: readonly LoggedEvent[],
+    session: unknown,
+    stop: AbortSignal,
+    from: number,
+    checkpoint: (through: number, deadLetters: DeadLetterInput[]) => Promise<boolean>,
+  ): Promise<ChunkResult> {
     const items: Item[] = events.map((event) => ({ event, messageId: undefined, settled: false }));
     const deadLetters: DeadLetterInput[] = [];
     let delivered = 0;
@@ -281,26 +303,50 @@ export function startLoop(settings: LoopSettings): Loop {
       },
       stop,
     );
-    await Promise.all(
-      lanes.map(async (lane) => {
-        for (const batch of batchesOf(lane, prepared.batch)) {
-          if (fatal !== undefined || stop.aborted) return;
-          const first = items[batch[0]!.segment]!.event.seq;
-          const last = items[batch[batch.length - 1]!.segment]!.event.seq;
-          await sender.send({ records: batch, key: `evt-${plan.name}-${first}-${last}-${batch.length}` });
-          // A fatal error or a stop leaves the rest of this lane unsent (and its events unsettled).
-          if (batch.some((record) => !items[record.segment]!.settled)) return;
-        }
-      }),
-    );
-    let settledThrough = items.length === 0 ? 0 : items[0]!.event.seq - 1;
-    for (const item of items) {
-      if (!item.settled) break;
-      settledThrough = item.event.seq;
+    /** items[0, settledCount) are settled; `committed` is where the cursor stands. */
+    let settledCount = 0;
+    let committed = from;
+    const settledThrough = (): number => {
+      while (settledCount < items.length && items[settledCount]!.settled) settledCount++;
+      return settledCount === 0 ? (items[0]?.event.seq ?? from + 1) - 1 : items[settledCount - 1]!.event.seq;
+    };
+    // Dead letters only for events the cursor passes (the others are tried again), each written once.
+    const lettersThrough = (through: number) => deadLetters.filter((letter) => letter.seq > committed && letter.seq <= through).sort((a, b) => a.seq - b.seq);
+    let checkpointing: Promise<void> | undefined;
+    const timer = setInterval(() => {
+      const through = settledThrough();
+      if (checkpointing !== undefined || through <= committed) return;
+      checkpointing = checkpoint(through, lettersThrough(through))
+        .then(
+          (kept) => {
+            if (kept) committed = through;
+          },
+          (error: unknown) => logger.warn({ activation: plan.name, error: settings.redact(describeError(error)) }, 'event delivery: moving the cursor failed; trying again'),
+        )
+        .finally(() => {
+          checkpointing = undefined;
+        });
+    }, CHECKPOINT_MS);
+    try {
+      await Promise.all(
+        lanes.map(async (lane) => {
+          for (const batch of batchesOf(lane, prepared.batch)) {
+            if (fatal !== undefined || stop.aborted) return;
+            const first = items[batch[0]!.segment]!.event.seq;
+            const last = items[batch[batch.length - 1]!.segment]!.event.seq;
+            await sender.send({ records: batch, key: `evt-${plan.name}-${first}-${last}-${batch.length}` });
+            // A fatal error or a stop leaves the rest of this lane unsent (and its events unsettled).
+            if (batch.some((record) => !items[record.segment]!.settled)) return;
+          }
+        }),
+      );
+    } finally {
+      clearInterval(timer);
+      await checkpointing;
     }
-    // Dead letters only for events the cursor passes: the others are tried again.
-    const passed = deadLetters.filter((letter) => letter.seq <= settledThrough).sort((a, b) => a.seq - b.seq);
-    return { settledThrough, deadLetters: passed, delivered, fatal };
+    const through = settledThrough();
+    const deadLettered = deadLetters.filter((letter) => letter.seq <= through);
+    return { settledThrough: through, deadLetters: lettersThrough(through), deadLettered, delivered, fatal };
   }
 
   const done = run().catch((error: unknown) => {
