@@ -27,8 +27,8 @@ export interface OpenLoopOptions {
   readonly rate: number;
   readonly seconds: number;
   readonly headers: Record<string, string>;
-  /** The body of request `k`. */
-  readonly body: (k: number) => string;
+  /** The body of request `k`: a POST; without it, a GET. */
+  readonly body?: (k: number) => string;
   /** Upper bound on open connections (default 256). */
   readonly maxConnections?: number;
 }
@@ -51,7 +51,12 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult
 
   const send = (k: number, due: number) => {
     const done = pool
-      .request({ path: url.pathname, method: 'POST', headers: options.headers, body: options.body(k) })
+      .request({
+        path: `${url.pathname}${url.search}`,
+        method: options.body === undefined ? 'GET' : 'POST',
+        headers: options.headers,
+        ...(options.body === undefined ? {} : { body: options.body(k) }),
+      })
       .then(async (response) => {
         await response.body.dump();
         latencies.push(performance.now() - due);
