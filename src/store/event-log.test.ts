@@ -69,7 +69,7 @@ describe('pruneEvents', () => {
     const log = await openEventLog(join(home, 'prune'));
     try {
       const old = new Date(Date.now() - 48 * 3_600_000).toISOString();
-      const reject = { path: 'batch[1]', reason: 'batch[1]: needs a userId or an anonymousId', event: '{"type":"track"}' };
+      const reject = { path: 'batch[1]', reason: 'batch[1]: needs a userId or an anonymousId', messageId: undefined, event: '{"type":"track"}' };
       await appendEvents(log, [{ source: 'web', receivedAt: old, events: [event('old-1')], rejected: [reject] }]);
       await appendEvents(log, [{ source: 'web', receivedAt: received(), events: [event('new-1')], rejected: [reject] }]);
       expect(await eventRejectCounts(log)).toEqual(new Map([['web', 2]]));

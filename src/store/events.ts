@@ -39,23 +39,27 @@ export interface EventAppend {
 export interface EventRejectInput {
   readonly path: string;
   readonly reason: string;
+  /** The event's messageId when it had one: a reject is recorded once per source and messageId. */
+  readonly messageId: string | undefined;
   readonly event: string;
 }
 
-const REJECT = `insert into sluice.event_rejects (source, received_at, path, reason, event)
-  select r.source, r.received_at::timestamptz, r.path, r.reason, r.event
-  from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) as r(source, received_at, path, reason, event)`;
+const REJECT = `insert into sluice.event_rejects (source, received_at, path, reason, message_id, event)
+  select r.source, r.received_at::timestamptz, r.path, r.reason, r.message_id, r.event
+  from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) as r(source, received_at, path, reason, message_id, event)
+  on conflict do nothing`;
 
 /** The rejected events of a group of requests, in one statement (none when there are none). */
 async function insertRejects(db: Queryable, appends: readonly EventAppend[]): Promise<void> {
-  const columns: [string[], string[], string[], string[], string[]] = [[], [], [], [], []];
+  const columns: [string[], string[], string[], string[], (string | null)[], string[]] = [[], [], [], [], [], []];
   for (const append of appends) {
     for (const reject of append.rejected ?? []) {
       columns[0].push(append.source);
       columns[1].push(append.receivedAt);
       columns[2].push(reject.path);
       columns[3].push(reject.reason);
-      columns[4].push(reject.event);
+      columns[4].push(reject.messageId ?? null);
+      columns[5].push(reject.event);
     }
   }
   if (columns[0].length > 0) await db.query(REJECT, columns);

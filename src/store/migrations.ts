@@ -83,9 +83,12 @@ const EVENT_REJECTS_MIGRATION: Migration = {
       received_at timestamptz not null,
       path text not null,
       reason text not null,
+      message_id text,
       event text not null
     )`,
     `create index event_rejects_source on sluice.event_rejects (source, id)`,
+    // A request retried (after a 500) does not record its rejected events again.
+    `create unique index event_rejects_message on sluice.event_rejects (source, message_id) where message_id is not null`,
     // Compressed after all (pglz, from now on): measured on 100-event rows, as fast to append as stored
     // plain, and 4.6× smaller on disk.
     `alter table sluice.events alter column body set storage extended`,

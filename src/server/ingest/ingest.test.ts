@@ -103,9 +103,15 @@ forEachDatabase((target) => {
     expect(rest.body.rejects.map((reject: { event: unknown }) => reject.event)).toEqual([batch[4], batch[5]]);
     const sources = await api.call('GET', '/api/v1/event-sources');
     expect(sources.body.find((source: { name: string }) => source.name === 'web').rejected).toBe(5);
+    // The same batch again (a client retrying): events with a messageId are neither logged nor rejected twice.
+    expect((await track(api.app, '/v1/batch', { batch })).status).toBe(200);
+    expect(await logged('bad-0')).toHaveLength(1);
+    const again = await api.call('GET', '/api/v1/event-rejects?source=web&limit=100');
+    expect(again.body.rejects.map((reject: { path: string }) => reject.path)).toEqual(['batch[1]', 'batch[2]', 'batch[3]', 'batch[4]', 'batch[5]', 'batch[3]', 'batch[4]', 'batch[5]']);
     // A batch whose every event is bad is still a 200: each is rejected with its reason.
     const allBad = await track(api.app, '/v1/batch', { batch: [{ type: 'track', event: 'No one' }] });
     expect(allBad).toEqual({ status: 200, body: { success: true, rejected: [{ index: 0, path: 'batch[0]', message: expect.stringContaining('userId') }] } });
+    expect((await api.call('GET', '/api/v1/event-sources')).body.find((source: { name: string }) => source.name === 'web').rejected).toBe(9);
   });
 
   it('refuses a malformed request whole (400) and a bad single event', async () => {

@@ -113,7 +113,7 @@ export function ingestRoutes(app: FastifyInstance, options: IngestOptions): { wr
       source,
       events,
       received.toISOString(),
-      rejected.map((item) => ({ path: item.path, reason: item.reason, event: JSON.stringify(item.event) ?? 'null' })),
+      rejected.map((item) => ({ path: item.path, reason: item.reason, messageId: messageIdOf(item.event), event: JSON.stringify(item.event) ?? 'null' })),
     );
     options.metrics?.eventsAccepted?.(source, events.length);
     if (rejected.length === 0) return reply.code(200).send({ success: true });
@@ -135,6 +135,11 @@ export function ingestRoutes(app: FastifyInstance, options: IngestOptions): { wr
     );
   }
   return { writeKeys, appender };
+}
+
+function messageIdOf(event: unknown): string | undefined {
+  const id = event !== null && typeof event === 'object' ? (event as { messageId?: unknown }).messageId : undefined;
+  return typeof id === 'string' && id !== '' ? id : undefined;
 }
 
 function bodyWriteKey(value: unknown): string | undefined {
