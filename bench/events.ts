@@ -5,7 +5,7 @@
  * as a duplicate).
  *
  * - The target's measurement: 25,000 events/s offered as an open-loop constant rate (bench/lib/open-loop.ts:
- *   one request every 4 ms, latency from each request's due time), three runs, medians quoted.
+ *   one request every 4 ms, latency from each request's due time), five runs (STEADY_RUNS), medians quoted.
  * - For comparison, the same rate through autocannon's `overallRate`, which sends in bursts (each of its 16
  *   connections sends back to back until its share of the second is used): the figure an earlier version
  *   of this benchmark reported.

@@ -3,7 +3,7 @@
  * PGlite runs queries on the thread that calls it, and appending ~25,000 events/s costs about a core by
  * itself (measured: ~3.5 ms per 100-event batch); in its own thread it runs beside the HTTP server's
  * parsing and checking instead of taking turns with it. Only the event log's tables live there (events,
- * cursors, dead letters); with DATABASE_URL they are in PostgreSQL with everything else.
+ * cursors, dead letters, rejected events); with DATABASE_URL they are in PostgreSQL with everything else.
  *
  * The handle is a `Database` whose `transaction` is not available: every event-log query is one
  * statement (store/events.ts), which PGlite's single backend runs atomically.

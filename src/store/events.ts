@@ -1,6 +1,7 @@
 /**
  * The event log of the tracking API and what its delivery keeps: events (appended before the 200, in one
- * statement per group of requests), each event activation's cursor and lease, and dead letters.
+ * statement per group of requests) and the events their batches rejected, each event activation's cursor
+ * and lease, and dead letters.
  *
  * - The log holds one row per append — the events of a request, or of the requests written together —
  *   as a JSON array (`body`), not a row per event: measured on PGlite, a row per group takes ~30% less time
