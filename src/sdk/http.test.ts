@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RETRY_AFTER_CAP_MS, outcomeForHttpResponse, parseRetryAfter } from './http.ts';
+import { RETRY_AFTER_CAP_MS, outcomeForHttpResponse, parseRetryAfter, readBodyCapped } from './http.ts';
 
 describe('parseRetryAfter', () => {
   const now = Date.parse('2026-01-01T00:00:00Z');
@@ -25,5 +25,16 @@ describe('outcomeForHttpResponse', () => {
     const outcome = outcomeForHttpResponse(503, '2', '');
     expect(outcome.status).toBe('retry');
     expect(outcome.status === 'retry' && outcome.notBefore! - Date.now()).toBeGreaterThan(1000);
+  });
+});
+
+describe('readBodyCapped', () => {
+  async function* chunks(...parts: string[]): AsyncIterable<Uint8Array> {
+    for (const part of parts) yield new TextEncoder().encode(part);
+  }
+
+  it('reads a whole body under the cap, and stops at the cap', async () => {
+    expect(await readBodyCapped(chunks('{"a":', '1}'), 100)).toBe('{"a":1}');
+    expect(await readBodyCapped(chunks('0123', '4567', '89ab'), 6)).toBe('012345');
   });
 });

@@ -1,6 +1,7 @@
 /**
  * Helpers for destinations that speak HTTP: turn a response or a network failure into an outcome, using the
- * one status → retry-class map in errors.ts, and honour `Retry-After` (seconds or an HTTP-date, capped).
+ * one status → retry-class map in errors.ts, honour `Retry-After` (seconds or an HTTP-date, capped), and
+ * read a response body only up to a cap.
  */
 import { classifyHttpStatus } from './errors.ts';
 import { type Outcome, delivered, rejected, retry } from './outcome.ts';
@@ -49,4 +50,20 @@ export function outcomeForNetworkError(error: unknown): Outcome {
   const code = (error as { code?: unknown } | null)?.code;
   const message = error instanceof Error ? error.message : String(error);
   return retry(typeof code === 'string' ? `${code}: ${message}` : message);
+}
+
+/**
+ * A response body as text, at most `maxBytes` of it (a peer's error page or answer can be any size).
+ * Leaving the loop early destroys the body, which closes that one connection: fine for a rare huge body.
+ */
+export async function readBodyCapped(body: AsyncIterable<Uint8Array>, maxBytes: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const buffer = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    chunks.push(buffer);
+    size += buffer.length;
+    if (size >= maxBytes) break;
+  }
+  return Buffer.concat(chunks).subarray(0, maxBytes).toString('utf8');
 }

@@ -24,7 +24,7 @@ export { SluiceError, classifyHttpStatus, describeError, ERROR_CODES } from './e
 export type { ErrorCode, RetryClass } from './errors.ts';
 export { field, secret, specToJsonSchema, parseConfig } from './spec.ts';
 export type { FieldMeta, JsonSchema, ConfigIssue } from './spec.ts';
-export { parseRetryAfter, outcomeForHttpResponse, outcomeForNetworkError, excerpt } from './http.ts';
+export { parseRetryAfter, outcomeForHttpResponse, outcomeForNetworkError, excerpt, readBodyCapped } from './http.ts';
 export { defaultContext, silentLogger } from './context.ts';
 export type { ConnectorContext, CheckResult, Logger } from './context.ts';
 export { parseJson, stringifyJson, ExactDecimal } from '../protocol/json.ts';

@@ -11,6 +11,7 @@
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import { type Ga4Config, ga4BaseUrl } from './spec.ts';
+import { readBodyCapped } from '../../../sdk/http.ts';
 
 export interface Ga4Reply {
   readonly status: number;
@@ -89,7 +90,7 @@ export class Ga4Client {
 
   private async reply(response: Dispatcher.ResponseData): Promise<Ga4Reply> {
     const { statusCode, headers, body } = response;
-    const text = await readCapped(body, MAX_BODY_BYTES);
+    const text = await readBodyCapped(body, MAX_BODY_BYTES);
     return { status: statusCode, retryAfter: headers['retry-after'], body: this.redact(text) };
   }
 }
@@ -137,15 +138,3 @@ class Semaphore {
   }
 }
 
-async function readCapped(body: Dispatcher.ResponseData['body'], maxBytes: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  // Leaving the loop early destroys the body, which closes that one connection — fine for a rare huge page.
-  for await (const chunk of body) {
-    const buffer = chunk as Buffer;
-    chunks.push(buffer);
-    size += buffer.length;
-    if (size >= maxBytes) break;
-  }
-  return Buffer.concat(chunks).subarray(0, maxBytes).toString('utf8');
-}

@@ -36,9 +36,8 @@
  * - 429/5xx: GA4 documents none; `failNext` makes the next requests answer one (with Retry-After), to test
  *   that a client retries.
  */
-import { createServer } from 'node:http';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { MockHttpServer } from '../../../testing/mock-http-server.ts';
 
 export type MockEndpoint = 'collect' | 'debug';
 
@@ -110,7 +109,7 @@ interface Failure {
   readonly body: string;
 }
 
-export class MockGa4 {
+export class MockGa4 extends MockHttpServer {
   readonly requests: MockRequest[] = [];
   /** Events GA4 would keep, in the order they arrived. */
   readonly events: MockEvent[] = [];
@@ -119,36 +118,15 @@ export class MockGa4 {
   readonly apiSecret: string;
   readonly measurementId: string;
   readonly firebaseAppId: string;
-  url = '';
-  private server: Server | undefined;
   private readonly failures: Failure[] = [];
 
   constructor(options: MockGa4Options = {}) {
+    super();
     this.apiSecret = options.apiSecret ?? DEFAULT_SECRET;
     this.measurementId = options.measurementId ?? 'G-MOCK123456';
     this.firebaseAppId = options.firebaseAppId ?? '1:1234567890:android:0123456789abcdef';
   }
 
-  /** Listen on a free loopback port; `url` is then the base URL to configure. */
-  async start(): Promise<this> {
-    const server = createServer((req, res) => {
-      this.handle(req, res).catch((error: unknown) => {
-        if (!res.headersSent) res.writeHead(500).end(String(error));
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    this.server = server;
-    this.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    return this;
-  }
-
-  async close(): Promise<void> {
-    const server = this.server;
-    if (server === undefined) return;
-    this.server = undefined;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
 
   /** Answer the next `count` requests (to one endpoint, or either) with `status`, as an overloaded GA4 might. */
   failNext(status: number, options: { count?: number; endpoint?: MockEndpoint | 'any'; retryAfterSeconds?: number; body?: string } = {}): void {
@@ -160,7 +138,7 @@ export class MockGa4 {
     return validateRequest(text, kind, Date.now());
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const at = Date.now();
     const url = new URL(req.url ?? '/', 'http://mock');
     const query = Object.fromEntries(url.searchParams);

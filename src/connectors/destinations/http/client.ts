@@ -15,6 +15,7 @@ import type { Dispatcher } from 'undici';
 import { CONTENT_TYPES } from './body.ts';
 import { WebhookSigner, signingSecrets, webhookId } from './signing.ts';
 import type { HttpConfig } from './spec.ts';
+import { readBodyCapped } from '../../../sdk/http.ts';
 
 export interface HttpReply {
   readonly status: number;
@@ -104,22 +105,10 @@ export class HttpClient {
       await body.dump();
       return { status: statusCode, retryAfter, body: '' };
     }
-    return { status: statusCode, retryAfter, body: this.redact(await readCapped(body, MAX_ERROR_BODY_BYTES)) };
+    return { status: statusCode, retryAfter, body: this.redact(await readBodyCapped(body, MAX_ERROR_BODY_BYTES)) };
   }
 }
 
-async function readCapped(body: Dispatcher.ResponseData['body'], maxBytes: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  // Leaving the loop early destroys the body, which closes that one connection — fine for a rare huge error page.
-  for await (const chunk of body) {
-    const buffer = chunk as Buffer;
-    chunks.push(buffer);
-    size += buffer.length;
-    if (size >= maxBytes) break;
-  }
-  return Buffer.concat(chunks).subarray(0, maxBytes).toString('utf8');
-}
 
 /**
  * What to scrub from response text: each header value, and its longer words on their own, since a server

@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { FormData, Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import { SluiceError, classifyHttpStatus } from '../../../sdk/errors.ts';
-import { excerpt, outcomeForNetworkError, parseRetryAfter } from '../../../sdk/http.ts';
+import { excerpt, outcomeForNetworkError, parseRetryAfter, readBodyCapped } from '../../../sdk/http.ts';
 import { type MarketoErrorEntry, TOKEN_CODES, marketoError } from './codes.ts';
 import { type MarketoBulkConfig, marketoBaseUrl } from './spec.ts';
 
@@ -262,7 +262,7 @@ export class MarketoClient {
     }
     const { statusCode, headers, body } = response;
     const ok = statusCode >= 200 && statusCode < 300;
-    const text = await readCapped(body, ok ? MAX_FILE_REPLY_BYTES : MAX_ERROR_BYTES);
+    const text = await readBodyCapped(body, ok ? MAX_FILE_REPLY_BYTES : MAX_ERROR_BYTES);
     const contentType = headers['content-type'];
     return {
       status: statusCode,
@@ -307,15 +307,3 @@ function tokenErrors(body: string): MarketoErrorEntry[] {
   return errorsOf(envelope).filter((error) => TOKEN_CODES.has(error.code));
 }
 
-async function readCapped(body: Dispatcher.ResponseData['body'], maxBytes: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  // Leaving the loop early destroys the body, which closes that one connection — fine for a rare huge answer.
-  for await (const chunk of body) {
-    const buffer = chunk as Buffer;
-    chunks.push(buffer);
-    size += buffer.length;
-    if (size >= maxBytes) break;
-  }
-  return Buffer.concat(chunks).subarray(0, maxBytes).toString('utf8');
-}

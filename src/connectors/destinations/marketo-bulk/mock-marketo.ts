@@ -42,12 +42,11 @@
  * a refused client secret (HTTP 401 `{ error: "invalid_client", error_description: "Bad client credentials" }`).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
+import { MockHttpServer } from '../../../testing/mock-http-server.ts';
 
 /** Marketo's field data types that the mock checks values of; others take any text. */
 export type MockFieldType = 'string' | 'email' | 'integer' | 'float' | 'boolean' | 'date' | 'datetime' | 'phone' | 'text';
@@ -133,11 +132,10 @@ const DEFAULT_CLIENT_ID = 'mock-marketo-client-id';
 const DEFAULT_CLIENT_SECRET = 'mock-marketo-client-secret';
 const DELIMITERS: Readonly<Record<string, string>> = { csv: ',', tsv: '\t', ssv: ';' };
 
-export class MockMarketo {
+export class MockMarketo extends MockHttpServer {
   readonly calls: MockCall[] = [];
   /** Counters: tokens issued, jobs created, rows imported, 606/615/1016 answers sent. */
   readonly stats = { tokens: 0, jobs: 0, rowsImported: 0, rateLimited: 0, concurrencyLimited: 0, tooManyImports: 0 };
-  url = '';
   private readonly clientId: string;
   private readonly clientSecret: string;
   private readonly fields: ReadonlyMap<string, { name: string; type: MockFieldType }>;
@@ -156,9 +154,9 @@ export class MockMarketo {
   private resumedAt = 0;
   private nextLeadId = 1;
   private nextBatchId = 1001;
-  private server: Server | undefined;
 
   constructor(private readonly options: MockMarketoOptions = {}) {
+    super();
     this.clientId = options.clientId ?? DEFAULT_CLIENT_ID;
     this.clientSecret = options.clientSecret ?? DEFAULT_CLIENT_SECRET;
     const fields = options.fields ?? DEFAULT_FIELDS;
@@ -171,26 +169,6 @@ export class MockMarketo {
     return { client_id: this.clientId, client_secret: this.clientSecret };
   }
 
-  /** Listen on a free loopback port; `url` is then the base URL to configure. */
-  async start(): Promise<this> {
-    const server = createServer((req, res) => {
-      this.handle(req, res).catch((error: unknown) => {
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' }).end(String(error));
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    this.server = server;
-    this.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    return this;
-  }
-
-  async close(): Promise<void> {
-    const server = this.server;
-    if (server === undefined) return;
-    this.server = undefined;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
 
   /** Make the current access token expire now (as if an hour had passed). */
   expireToken(): void {
@@ -228,7 +206,7 @@ export class MockMarketo {
     return job === undefined ? undefined : statusOf(job);
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const at = Date.now();
     const url = new URL(req.url ?? '/', 'http://mock');
     const method = req.method ?? 'GET';

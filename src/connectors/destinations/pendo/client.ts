@@ -10,6 +10,7 @@
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import { type PendoConfig, pendoBaseUrl } from './spec.ts';
+import { readBodyCapped } from '../../../sdk/http.ts';
 
 export type PendoKind = 'visitor' | 'account';
 
@@ -86,20 +87,8 @@ export class PendoClient {
   private async reply(response: Dispatcher.ResponseData): Promise<PendoReply> {
     const { statusCode, headers, body } = response;
     const ok = statusCode >= 200 && statusCode < 300;
-    const text = await readCapped(body, ok ? MAX_RESULT_BYTES : MAX_ERROR_BYTES);
+    const text = await readBodyCapped(body, ok ? MAX_RESULT_BYTES : MAX_ERROR_BYTES);
     return { status: statusCode, retryAfter: headers['retry-after'], body: this.redact(text) };
   }
 }
 
-async function readCapped(body: Dispatcher.ResponseData['body'], maxBytes: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  // Leaving the loop early destroys the body, which closes that one connection — fine for a rare huge page.
-  for await (const chunk of body) {
-    const buffer = chunk as Buffer;
-    chunks.push(buffer);
-    size += buffer.length;
-    if (size >= maxBytes) break;
-  }
-  return Buffer.concat(chunks).subarray(0, maxBytes).toString('utf8');
-}

@@ -27,10 +27,9 @@
  * What the exact wording of Pendo's per-record `errors` is, is not published: the mock writes strings
  * that name the id (`visitor v7: …`), or, with `unattributedErrors`, strings that name none.
  */
-import { createServer } from 'node:http';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { MockHttpServer } from '../../../testing/mock-http-server.ts';
 
 export type MockKind = 'visitor' | 'account';
 export type MockGroup = 'agent' | 'custom';
@@ -76,7 +75,7 @@ const BAD_FORMAT = 'The format is unacceptable due to malformed JSON or missing 
 const TIMED_OUT = 'The call took too long and timed out.';
 const DEFAULT_KEY = 'mock-pendo-integration-key';
 
-export class MockPendo {
+export class MockPendo extends MockHttpServer {
   readonly calls: MockCall[] = [];
   /** The body of the last request, as sent. */
   lastBody = '';
@@ -88,10 +87,9 @@ export class MockPendo {
   private readonly agentFields: Record<MockKind, Map<string, MockFieldType>> = { visitor: new Map(), account: new Map() };
   private readonly recent: number[] = [];
   private slowCallsLeft: number;
-  private server: Server | undefined;
-  url = '';
 
   constructor(private readonly options: MockPendoOptions = {}) {
+    super();
     this.key = options.integrationKey ?? DEFAULT_KEY;
     this.known = { visitor: new Set(options.visitors ?? []), account: new Set(options.accounts ?? []) };
     this.slowCallsLeft = options.slow?.calls ?? 0;
@@ -101,26 +99,6 @@ export class MockPendo {
     return this.key;
   }
 
-  /** Listen on a free loopback port; `url` is then the base URL to configure. */
-  async start(): Promise<this> {
-    const server = createServer((req, res) => {
-      this.handle(req, res).catch((error: unknown) => {
-        if (!res.headersSent) res.writeHead(500).end(String(error));
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    this.server = server;
-    this.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    return this;
-  }
-
-  async close(): Promise<void> {
-    const server = this.server;
-    if (server === undefined) return;
-    this.server = undefined;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
 
   /** What is set on one visitor or account, per group; undefined when nothing was ever set on it. */
   valuesOf(kind: MockKind, id: string): Record<MockGroup, Values> | undefined {
@@ -137,7 +115,7 @@ export class MockPendo {
     this.known[kind].add(id);
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const at = Date.now();
     const url = new URL(req.url ?? '/', 'http://mock');
     const method = req.method ?? 'GET';
